@@ -1,0 +1,387 @@
+//! Destinations (real servers) of a virtual service.
+
+use std::net::SocketAddr;
+
+use bitflags::bitflags;
+
+use super::consts::*;
+use super::service::{addr_bytes, parse_addr, AddressFamily};
+use super::stats::Stats;
+use super::RawAttribute;
+use crate::error::{Error, Result};
+use crate::netlink::attr::{walk, Attr, Value};
+
+/// The tunnel encapsulation of a tunnelling destination
+/// (`IPVS_DEST_ATTR_TUN_TYPE`, Linux 5.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum TunnelType {
+    /// IP-in-IP (`IP_VS_CONN_F_TUNNEL_TYPE_IPIP`), the default.
+    #[default]
+    Ipip,
+    /// Generic UDP encapsulation (`_GUE`, Linux 5.2); needs a port.
+    Gue,
+    /// GRE (`_GRE`, Linux 5.3).
+    Gre,
+    /// A type this version does not know, as the kernel reported it.
+    Other(u8),
+}
+
+impl TunnelType {
+    fn to_raw(self) -> u8 {
+        match self {
+            TunnelType::Ipip => IP_VS_CONN_F_TUNNEL_TYPE_IPIP,
+            TunnelType::Gue => IP_VS_CONN_F_TUNNEL_TYPE_GUE,
+            TunnelType::Gre => IP_VS_CONN_F_TUNNEL_TYPE_GRE,
+            TunnelType::Other(v) => v,
+        }
+    }
+
+    fn from_raw(raw: u8) -> Self {
+        match raw {
+            IP_VS_CONN_F_TUNNEL_TYPE_IPIP => TunnelType::Ipip,
+            IP_VS_CONN_F_TUNNEL_TYPE_GUE => TunnelType::Gue,
+            IP_VS_CONN_F_TUNNEL_TYPE_GRE => TunnelType::Gre,
+            other => TunnelType::Other(other),
+        }
+    }
+}
+
+bitflags! {
+    /// Tunnel encapsulation flags (`IPVS_DEST_ATTR_TUN_FLAGS`, Linux 5.3).
+    /// No flag is `IP_VS_TUNNEL_ENCAP_FLAG_NOCSUM`.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+    pub struct TunnelFlags: u16 {
+        /// `IP_VS_TUNNEL_ENCAP_FLAG_CSUM`: checksum the outer header (GUE, GRE).
+        const CSUM = IP_VS_TUNNEL_ENCAP_FLAG_CSUM;
+        /// `IP_VS_TUNNEL_ENCAP_FLAG_REMCSUM`: remote checksum offload (GUE).
+        const REMCSUM = IP_VS_TUNNEL_ENCAP_FLAG_REMCSUM;
+        const _ = !0;
+    }
+}
+
+/// Tunnel settings of a tunnelling destination.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct Tunnel {
+    /// The encapsulation.
+    pub kind: TunnelType,
+    /// The UDP port of a GUE tunnel (`IPVS_DEST_ATTR_TUN_PORT`); 0 otherwise.
+    pub port: u16,
+    /// Encapsulation flags.
+    pub flags: TunnelFlags,
+}
+
+impl Tunnel {
+    /// Plain IP-in-IP.
+    pub fn ipip() -> Self {
+        Tunnel::default()
+    }
+    /// GUE to UDP `port`.
+    pub fn gue(port: u16) -> Self {
+        Tunnel {
+            kind: TunnelType::Gue,
+            port,
+            flags: TunnelFlags::empty(),
+        }
+    }
+    /// GRE.
+    pub fn gre() -> Self {
+        Tunnel {
+            kind: TunnelType::Gre,
+            port: 0,
+            flags: TunnelFlags::empty(),
+        }
+    }
+    /// Sets the flags.
+    pub fn with_flags(mut self, flags: TunnelFlags) -> Self {
+        self.flags = flags;
+        self
+    }
+}
+
+/// How packets reach a destination (`IPVS_DEST_ATTR_FWD_METHOD`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Forwarding {
+    /// NAT (`IP_VS_CONN_F_MASQ`; ipvsadm `-m`).
+    Masquerade,
+    /// Deliver locally (`IP_VS_CONN_F_LOCALNODE`; ipvsadm shows "Local").
+    Local,
+    /// Encapsulate to the destination (`IP_VS_CONN_F_TUNNEL`; ipvsadm `-i`).
+    Tunnel(Tunnel),
+    /// Direct routing (`IP_VS_CONN_F_DROUTE`; ipvsadm `-g`).
+    DirectRouting,
+    /// Another method number (0 to 7; the kernel keeps only those bits).
+    Other(u32),
+}
+
+impl Forwarding {
+    fn to_raw(self) -> u32 {
+        match self {
+            Forwarding::Masquerade => IP_VS_CONN_F_MASQ,
+            Forwarding::Local => IP_VS_CONN_F_LOCALNODE,
+            Forwarding::Tunnel(_) => IP_VS_CONN_F_TUNNEL,
+            Forwarding::DirectRouting => IP_VS_CONN_F_DROUTE,
+            Forwarding::Other(v) => v,
+        }
+    }
+
+    fn tunnel(&self) -> Tunnel {
+        match self {
+            Forwarding::Tunnel(t) => *t,
+            _ => Tunnel::default(),
+        }
+    }
+}
+
+/// A destination (real server) of a virtual service.
+///
+/// ```
+/// use lvs::{Destination, Forwarding};
+/// let d = Destination::new("10.244.1.5:80".parse().unwrap())
+///     .with_forwarding(Forwarding::Masquerade)
+///     .with_weight(1);
+/// assert_eq!(d.weight, 1);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Destination {
+    /// Address and port (`IPVS_DEST_ATTR_ADDR`, `_PORT`); its family is
+    /// `IPVS_DEST_ATTR_ADDR_FAMILY`. The kernel does not force the port of
+    /// direct-routing or tunnel destinations to the service's (ipvsadm does).
+    pub addr: SocketAddr,
+    /// The forwarding method, with tunnel settings for tunnels.
+    pub forwarding: Forwarding,
+    /// Weight, 0 to `i32::MAX` (`IPVS_DEST_ATTR_WEIGHT`); 0 takes no new
+    /// connections.
+    pub weight: u32,
+    /// Connection limit, 0 for none (`IPVS_DEST_ATTR_U_THRESH`).
+    pub upper_threshold: u32,
+    /// Below this many connections an overloaded destination is used again
+    /// (`IPVS_DEST_ATTR_L_THRESH`).
+    pub lower_threshold: u32,
+}
+
+/// The largest weight the kernel takes (it reads the weight as an `int`).
+pub const MAX_WEIGHT: u32 = i32::MAX as u32;
+
+impl Destination {
+    /// A masquerading destination of weight 1 without thresholds.
+    pub fn new(addr: SocketAddr) -> Self {
+        Destination {
+            addr,
+            forwarding: Forwarding::Masquerade,
+            weight: 1,
+            upper_threshold: 0,
+            lower_threshold: 0,
+        }
+    }
+
+    /// Sets the forwarding method.
+    pub fn with_forwarding(mut self, forwarding: Forwarding) -> Self {
+        self.forwarding = forwarding;
+        self
+    }
+
+    /// Sets the weight.
+    pub fn with_weight(mut self, weight: u32) -> Self {
+        self.weight = weight;
+        self
+    }
+
+    /// Sets the upper and lower connection thresholds.
+    pub fn with_thresholds(mut self, upper: u32, lower: u32) -> Self {
+        self.upper_threshold = upper;
+        self.lower_threshold = lower;
+        self
+    }
+
+    /// The destination's address family.
+    pub fn family(&self) -> AddressFamily {
+        AddressFamily::of(&self.addr.ip())
+    }
+
+    /// Checks, before anything is sent, what the kernel would reject
+    /// obscurely or silently change, for a service of `service_family`.
+    /// The error names the field.
+    pub fn validate(&self, service_family: AddressFamily) -> Result<()> {
+        if self.weight > MAX_WEIGHT {
+            return Err(Error::invalid(
+                "destination.weight",
+                format!("{} is above the kernel's maximum {MAX_WEIGHT}", self.weight),
+            ));
+        }
+        for (field, v) in [
+            ("destination.upper_threshold", self.upper_threshold),
+            ("destination.lower_threshold", self.lower_threshold),
+        ] {
+            if v > MAX_WEIGHT {
+                return Err(Error::invalid(field, format!("{v} is above {MAX_WEIGHT}")));
+            }
+        }
+        if self.lower_threshold > self.upper_threshold {
+            return Err(Error::invalid(
+                "destination.lower_threshold",
+                format!(
+                    "{} is above the upper threshold {}",
+                    self.lower_threshold, self.upper_threshold
+                ),
+            ));
+        }
+        if let Forwarding::Other(v) = self.forwarding {
+            if v > IP_VS_CONN_F_FWD_MASK {
+                return Err(Error::invalid(
+                    "destination.forwarding",
+                    format!("method {v} does not fit the kernel's 3 bits"),
+                ));
+            }
+        }
+        let tunnel = matches!(self.forwarding, Forwarding::Tunnel(_) | Forwarding::Other(IP_VS_CONN_F_TUNNEL));
+        if self.family() != service_family && !tunnel {
+            return Err(Error::invalid(
+                "destination.addr",
+                format!(
+                    "an {:?} destination in an {service_family:?} service needs tunnel forwarding",
+                    self.family()
+                ),
+            ));
+        }
+        if let Forwarding::Tunnel(t) = self.forwarding {
+            match t.kind {
+                TunnelType::Gue if t.port == 0 => {
+                    return Err(Error::invalid("destination.tunnel.port", "GUE needs a port"))
+                }
+                TunnelType::Ipip | TunnelType::Gre if t.port != 0 => {
+                    return Err(Error::invalid(
+                        "destination.tunnel.port",
+                        format!("only GUE tunnels take a port, not {:?}", t.kind),
+                    ))
+                }
+                TunnelType::Ipip if !t.flags.is_empty() => {
+                    return Err(Error::invalid("destination.tunnel.flags", "IPIP takes no flags"))
+                }
+                TunnelType::Gre if t.flags.contains(TunnelFlags::REMCSUM) => {
+                    return Err(Error::invalid(
+                        "destination.tunnel.flags",
+                        "remote checksum offload is for GUE only",
+                    ))
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// Encodes the identity: ADDR_FAMILY, ADDR, PORT.
+    pub(crate) fn id_attrs(&self) -> Vec<Attr> {
+        let mut attrs = Vec::with_capacity(10);
+        attrs.push(Attr::new(IPVS_DEST_ATTR_ADDR_FAMILY, Value::U16(self.family().to_raw())));
+        attrs.push(Attr::new(IPVS_DEST_ATTR_ADDR, Value::Bytes(addr_bytes(&self.addr.ip()))));
+        attrs.push(Attr::new(IPVS_DEST_ATTR_PORT, Value::Be16(self.addr.port())));
+        attrs
+    }
+
+    /// Encodes the whole destination, in ipvsadm's order.
+    pub(crate) fn attrs(&self) -> Vec<Attr> {
+        let mut attrs = self.id_attrs();
+        let tunnel = self.forwarding.tunnel();
+        attrs.push(Attr::new(IPVS_DEST_ATTR_FWD_METHOD, Value::U32(self.forwarding.to_raw())));
+        attrs.push(Attr::new(IPVS_DEST_ATTR_WEIGHT, Value::U32(self.weight)));
+        attrs.push(Attr::new(IPVS_DEST_ATTR_TUN_TYPE, Value::U8(tunnel.kind.to_raw())));
+        attrs.push(Attr::new(IPVS_DEST_ATTR_TUN_PORT, Value::Be16(tunnel.port)));
+        attrs.push(Attr::new(IPVS_DEST_ATTR_TUN_FLAGS, Value::U16(tunnel.flags.bits())));
+        attrs.push(Attr::new(IPVS_DEST_ATTR_U_THRESH, Value::U32(self.upper_threshold)));
+        attrs.push(Attr::new(IPVS_DEST_ATTR_L_THRESH, Value::U32(self.lower_threshold)));
+        attrs
+    }
+}
+
+/// A destination as the kernel reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct DestinationEntry {
+    /// The settings; equal to what was written.
+    pub destination: Destination,
+    /// Active connections (`IPVS_DEST_ATTR_ACTIVE_CONNS`).
+    pub active_connections: u32,
+    /// Inactive connections (`IPVS_DEST_ATTR_INACT_CONNS`).
+    pub inactive_connections: u32,
+    /// Persistence templates pointing here (`IPVS_DEST_ATTR_PERSIST_CONNS`).
+    pub persistent_connections: u32,
+    /// Counters and rates.
+    pub stats: Stats,
+    /// Attributes of the destination nest this crate does not know.
+    pub unknown: Vec<RawAttribute>,
+}
+
+impl DestinationEntry {
+    /// Parses the content of an `IPVS_CMD_ATTR_DEST` nest. Kernels before
+    /// 3.18 send no address family: `service_family` stands in.
+    pub(crate) fn parse(buf: &[u8], service_family: AddressFamily) -> Result<Self> {
+        let mut family = None;
+        let mut addr = None;
+        let mut port = None;
+        let mut fwd = None;
+        let mut weight = 0;
+        let (mut upper, mut lower) = (0, 0);
+        let (mut active, mut inactive, mut persistent) = (0, 0, 0);
+        let (mut tun_type, mut tun_port, mut tun_flags) = (0u8, 0u16, 0u16);
+        let (mut stats32, mut stats64) = (None, None);
+        let mut unknown = Vec::new();
+        for nla in walk(buf, "destination") {
+            let nla = nla?;
+            match nla.kind {
+                IPVS_DEST_ATTR_ADDR => addr = Some(nla.value),
+                IPVS_DEST_ATTR_PORT => port = Some(nla.be16("destination.port")?),
+                IPVS_DEST_ATTR_FWD_METHOD => fwd = Some(nla.u32("destination.fwd_method")?),
+                IPVS_DEST_ATTR_WEIGHT => weight = nla.u32("destination.weight")?,
+                IPVS_DEST_ATTR_U_THRESH => upper = nla.u32("destination.u_thresh")?,
+                IPVS_DEST_ATTR_L_THRESH => lower = nla.u32("destination.l_thresh")?,
+                IPVS_DEST_ATTR_ACTIVE_CONNS => active = nla.u32("destination.active_conns")?,
+                IPVS_DEST_ATTR_INACT_CONNS => inactive = nla.u32("destination.inact_conns")?,
+                IPVS_DEST_ATTR_PERSIST_CONNS => persistent = nla.u32("destination.persist_conns")?,
+                IPVS_DEST_ATTR_STATS => stats32 = Some(nla.value),
+                IPVS_DEST_ATTR_ADDR_FAMILY => {
+                    family = Some(AddressFamily::from_raw(nla.u16("destination.addr_family")?)?)
+                }
+                IPVS_DEST_ATTR_STATS64 => stats64 = Some(nla.value),
+                IPVS_DEST_ATTR_TUN_TYPE => tun_type = nla.u8("destination.tun_type")?,
+                IPVS_DEST_ATTR_TUN_PORT => tun_port = nla.be16("destination.tun_port")?,
+                IPVS_DEST_ATTR_TUN_FLAGS => tun_flags = nla.u16("destination.tun_flags")?,
+                kind => unknown.push(RawAttribute {
+                    kind,
+                    value: nla.value.to_vec(),
+                }),
+            }
+        }
+        let family = family.unwrap_or(service_family);
+        let (Some(addr), Some(port), Some(fwd)) = (addr, port, fwd) else {
+            return Err(Error::Decode(
+                "destination without address, port or forwarding method".into(),
+            ));
+        };
+        let forwarding = match fwd & IP_VS_CONN_F_FWD_MASK {
+            IP_VS_CONN_F_MASQ => Forwarding::Masquerade,
+            IP_VS_CONN_F_LOCALNODE => Forwarding::Local,
+            IP_VS_CONN_F_DROUTE => Forwarding::DirectRouting,
+            IP_VS_CONN_F_TUNNEL => Forwarding::Tunnel(Tunnel {
+                kind: TunnelType::from_raw(tun_type),
+                port: tun_port,
+                flags: TunnelFlags::from_bits_retain(tun_flags),
+            }),
+            other => Forwarding::Other(other),
+        };
+        let stats = Stats::from_nests(stats64, stats32)?;
+        Ok(DestinationEntry {
+            destination: Destination {
+                addr: SocketAddr::new(parse_addr(addr, family, "destination.addr")?, port),
+                forwarding,
+                weight,
+                upper_threshold: upper,
+                lower_threshold: lower,
+            },
+            active_connections: active,
+            inactive_connections: inactive,
+            persistent_connections: persistent,
+            stats,
+            unknown,
+        })
+    }
+}

@@ -1,0 +1,85 @@
+//! Shared helpers of the kernel tests: each test gets a network namespace
+//! of its own, made with `ip netns add` and removed when it ends.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use lvs::Ipvs;
+
+/// Why every kernel test is ignored on the host.
+pub const GUEST_ONLY: &str = "needs a kernel with IPVS: run scripts/test (UML guest)";
+
+/// A network namespace that exists while this value lives.
+pub struct TestNetns {
+    pub name: String,
+}
+
+impl TestNetns {
+    pub fn new() -> Self {
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let name = format!("lvs-t{}-{}", std::process::id(), NEXT.fetch_add(1, Ordering::SeqCst));
+        run("ip", &["netns", "add", &name]);
+        run("ip", &["-n", &name, "link", "set", "lo", "up"]);
+        TestNetns { name }
+    }
+
+    pub fn path(&self) -> PathBuf {
+        PathBuf::from(format!("/run/netns/{}", self.name))
+    }
+
+    /// An IPVS handle in this namespace.
+    pub fn ipvs(&self) -> Ipvs {
+        Ipvs::open_in_netns_path(self.path()).expect("open IPVS in the test namespace")
+    }
+
+    /// Runs a command inside the namespace and returns its stdout; panics
+    /// with its stderr if it fails.
+    pub fn exec(&self, cmd: &str, args: &[&str]) -> String {
+        let mut full = vec!["netns", "exec", &self.name, cmd];
+        full.extend_from_slice(args);
+        run("ip", &full)
+    }
+
+    /// Runs a command inside the namespace with `stdin`, returning stdout.
+    pub fn exec_stdin(&self, cmd: &str, args: &[&str], stdin: &str) -> String {
+        use std::io::Write;
+        let mut full = vec!["netns", "exec", &self.name, cmd];
+        full.extend_from_slice(args);
+        let mut child = Command::new("ip")
+            .args(&full)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn");
+        child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "{cmd} {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+}
+
+impl Drop for TestNetns {
+    fn drop(&mut self) {
+        let _ = Command::new("ip").args(["netns", "del", &self.name]).status();
+    }
+}
+
+pub fn run(cmd: &str, args: &[&str]) -> String {
+    let out = Command::new(cmd)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {cmd}: {e}"));
+    assert!(
+        out.status.success(),
+        "{cmd} {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
