@@ -57,6 +57,9 @@ pub enum Error {
     /// No such destination in the service (`ENOENT` on a destination request).
     #[error("no such destination: {0}")]
     DestinationNotFound(KernelError),
+    /// No sync daemon of that role is running (`ESRCH` on a daemon request).
+    #[error("no such sync daemon: {0}")]
+    DaemonNotRunning(KernelError),
     /// The service, destination or sync daemon exists already (`EEXIST`).
     #[error("already exists: {0}")]
     AlreadyExists(KernelError),
@@ -118,6 +121,7 @@ impl Error {
             Error::PermissionDenied(k)
             | Error::ServiceNotFound(k)
             | Error::DestinationNotFound(k)
+            | Error::DaemonNotRunning(k)
             | Error::AlreadyExists(k)
             | Error::InvalidArgument(k)
             | Error::OutOfRange(k)
@@ -171,18 +175,26 @@ impl Error {
         Error::Decode(e.to_string())
     }
 
-    /// Gives a kernel error its own variant, by errno. `ENOENT` means a
-    /// missing destination on destination requests and a missing scheduler
-    /// or persistence engine on service requests, so the caller says which.
-    pub(crate) fn from_kernel(k: KernelError, enoent: EnoentMeans) -> Self {
-        match k.errno {
-            libc::EPERM => Error::PermissionDenied(k),
-            libc::ESRCH => Error::ServiceNotFound(k),
-            libc::ENOENT => match enoent {
-                EnoentMeans::Destination => Error::DestinationNotFound(k),
-                EnoentMeans::SchedulerOrEngine => Error::SchedulerUnavailable(k),
-                EnoentMeans::Nothing => Error::Kernel(k),
-            },
+    /// Gives a kernel error its own variant, by errno and by what the
+    /// request was about: IPVS answers `ESRCH` for a missing service (or
+    /// daemon), and `ENOENT` for a missing destination on destination
+    /// requests but for a missing scheduler or persistence engine on
+    /// service requests.
+    pub(crate) fn from_kernel(k: KernelError, target: Target) -> Self {
+        match (k.errno, target) {
+            (libc::EPERM, _) => Error::PermissionDenied(k),
+            (libc::ESRCH, Target::Service | Target::ServiceConfig | Target::Destination) => {
+                Error::ServiceNotFound(k)
+            }
+            (libc::ESRCH, Target::Daemon) => Error::DaemonNotRunning(k),
+            (libc::ENOENT, Target::Destination) => Error::DestinationNotFound(k),
+            (libc::ENOENT, Target::ServiceConfig) => Error::SchedulerUnavailable(k),
+            (errno, _) => Self::by_errno(errno, k),
+        }
+    }
+
+    fn by_errno(errno: i32, k: KernelError) -> Self {
+        match errno {
             libc::EEXIST => Error::AlreadyExists(k),
             libc::EINVAL => Error::InvalidArgument(k),
             libc::ERANGE => Error::OutOfRange(k),
@@ -192,13 +204,19 @@ impl Error {
     }
 }
 
-/// What `ENOENT` means for the request that got it.
+/// What a request was about, which decides what `ESRCH` and `ENOENT` mean.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum EnoentMeans {
-    /// A destination request: no such destination.
+pub(crate) enum Target {
+    /// A service add or edit: `ESRCH` no such service, `ENOENT` no such
+    /// scheduler or persistence engine.
+    ServiceConfig,
+    /// Any other request naming a service: `ESRCH` no such service.
+    Service,
+    /// A destination request: `ESRCH` no such service, `ENOENT` no such
+    /// destination.
     Destination,
-    /// A service add or edit: no such scheduler or persistence engine.
-    SchedulerOrEngine,
-    /// Anything else: kept as a plain kernel error.
-    Nothing,
+    /// A sync daemon request: `ESRCH` no such daemon.
+    Daemon,
+    /// Anything else: by errno alone.
+    Other,
 }

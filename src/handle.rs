@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use netlink_packet_core::{NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST};
 
-use crate::error::{EnoentMeans, Error, Result};
+use crate::error::{Error, Result, Target};
 use crate::ipvs::config::{Info, Timeouts, Version};
 use crate::ipvs::consts::*;
 use crate::ipvs::daemon::{SyncDaemon, SyncRole};
@@ -16,7 +16,7 @@ use crate::ipvs::destination::{Destination, DestinationEntry};
 use crate::ipvs::service::{Service, ServiceEntry, ServiceId};
 use crate::ipvs::{decode, encode};
 use crate::netlink::attr::{Attr, Value};
-use crate::netlink::{genl, Transport};
+use crate::netlink::{Transport, genl};
 use crate::netns;
 
 const NETLINK_GENERIC: isize = netlink_sys::protocols::NETLINK_GENERIC as isize;
@@ -104,7 +104,7 @@ impl Ipvs {
         name: &'static str,
         dump: bool,
         attrs: &[Attr],
-        enoent: EnoentMeans,
+        target: Target,
         on_data: &mut dyn FnMut(&[u8]) -> Result<()>,
     ) -> Result<()> {
         let flags = NLM_F_REQUEST | if dump { NLM_F_DUMP } else { NLM_F_ACK };
@@ -121,14 +121,14 @@ impl Ipvs {
                 on_data(msg.payload)
             })
             .map_err(|e| match e {
-                Error::Kernel(k) => Error::from_kernel(k, enoent),
+                Error::Kernel(k) => Error::from_kernel(k, target),
                 other => other,
             })
     }
 
     /// Sends a command that is answered by an acknowledgement only.
-    fn command(&self, cmd: u8, name: &'static str, attrs: &[Attr], enoent: EnoentMeans) -> Result<()> {
-        self.run(cmd, name, false, attrs, enoent, &mut |_| {
+    fn command(&self, cmd: u8, name: &'static str, attrs: &[Attr], target: Target) -> Result<()> {
+        self.run(cmd, name, false, attrs, target, &mut |_| {
             Err(Error::Protocol(format!("{name}: unexpected data reply")))
         })
     }
@@ -136,25 +136,33 @@ impl Ipvs {
     /// Version and connection-table size (`IPVS_CMD_GET_INFO`).
     pub fn info(&self) -> Result<Info> {
         let mut info = None;
-        self.run(IPVS_CMD_GET_INFO, "GET_INFO", false, &[], EnoentMeans::Nothing, &mut |p| {
-            let (_, attrs) = decode(p)?;
-            let mut version = None;
-            let mut size = 0;
-            for nla in attrs {
-                let nla = nla?;
-                match nla.kind {
-                    IPVS_INFO_ATTR_VERSION => version = Some(nla.u32("info.version")?),
-                    IPVS_INFO_ATTR_CONN_TAB_SIZE => size = nla.u32("info.conn_tab_size")?,
-                    _ => {}
+        self.run(
+            IPVS_CMD_GET_INFO,
+            "GET_INFO",
+            false,
+            &[],
+            Target::Other,
+            &mut |p| {
+                let (_, attrs) = decode(p)?;
+                let mut version = None;
+                let mut size = 0;
+                for nla in attrs {
+                    let nla = nla?;
+                    match nla.kind {
+                        IPVS_INFO_ATTR_VERSION => version = Some(nla.u32("info.version")?),
+                        IPVS_INFO_ATTR_CONN_TAB_SIZE => size = nla.u32("info.conn_tab_size")?,
+                        _ => {}
+                    }
                 }
-            }
-            let version = version.ok_or_else(|| Error::Decode("GET_INFO reply without version".into()))?;
-            info = Some(Info {
-                version: Version::from_code(version),
-                connection_table_size: size,
-            });
-            Ok(())
-        })?;
+                let version = version
+                    .ok_or_else(|| Error::Decode("GET_INFO reply without version".into()))?;
+                info = Some(Info {
+                    version: Version::from_code(version),
+                    connection_table_size: size,
+                });
+                Ok(())
+            },
+        )?;
         info.ok_or_else(|| Error::Protocol("GET_INFO: no reply".into()))
     }
 
@@ -168,7 +176,7 @@ impl Ipvs {
             IPVS_CMD_NEW_SERVICE,
             "NEW_SERVICE",
             &[svc_nest(service.attrs())],
-            EnoentMeans::SchedulerOrEngine,
+            Target::ServiceConfig,
         )
     }
 
@@ -182,14 +190,19 @@ impl Ipvs {
             IPVS_CMD_SET_SERVICE,
             "SET_SERVICE",
             &[svc_nest(service.attrs())],
-            EnoentMeans::SchedulerOrEngine,
+            Target::ServiceConfig,
         )
     }
 
     /// Deletes a service and its destinations (`IPVS_CMD_DEL_SERVICE`).
     pub fn delete_service(&self, id: &ServiceId) -> Result<()> {
         id.validate()?;
-        self.command(IPVS_CMD_DEL_SERVICE, "DEL_SERVICE", &[svc_nest(id.attrs())], EnoentMeans::Nothing)
+        self.command(
+            IPVS_CMD_DEL_SERVICE,
+            "DEL_SERVICE",
+            &[svc_nest(id.attrs())],
+            Target::Service,
+        )
     }
 
     /// Reads one service (`IPVS_CMD_GET_SERVICE`);
@@ -202,7 +215,7 @@ impl Ipvs {
             "GET_SERVICE",
             false,
             &[svc_nest(id.attrs())],
-            EnoentMeans::Nothing,
+            Target::Service,
             &mut |p| {
                 found = Some(parse_service_reply(p)?);
                 Ok(())
@@ -226,9 +239,14 @@ impl Ipvs {
     /// without collecting them. An error from `f` stops the delivery (the
     /// rest of the dump is read and dropped) and is returned.
     pub fn for_each_service(&self, mut f: impl FnMut(ServiceEntry) -> Result<()>) -> Result<()> {
-        self.run(IPVS_CMD_GET_SERVICE, "GET_SERVICE", true, &[], EnoentMeans::Nothing, &mut |p| {
-            f(parse_service_reply(p)?)
-        })
+        self.run(
+            IPVS_CMD_GET_SERVICE,
+            "GET_SERVICE",
+            true,
+            &[],
+            Target::Other,
+            &mut |p| f(parse_service_reply(p)?),
+        )
     }
 
     /// Adds a destination to a service (`IPVS_CMD_NEW_DEST`).
@@ -244,7 +262,13 @@ impl Ipvs {
 
     /// Deletes the destination at `addr` from a service (`IPVS_CMD_DEL_DEST`).
     pub fn delete_destination(&self, service: &ServiceId, addr: SocketAddr) -> Result<()> {
-        self.dest_command(IPVS_CMD_DEL_DEST, "DEL_DEST", service, &Destination::new(addr), false)
+        self.dest_command(
+            IPVS_CMD_DEL_DEST,
+            "DEL_DEST",
+            service,
+            &Destination::new(addr),
+            false,
+        )
     }
 
     fn dest_command(
@@ -265,8 +289,11 @@ impl Ipvs {
         self.command(
             cmd,
             name,
-            &[svc_nest(service.attrs()), Attr::new(IPVS_CMD_ATTR_DEST, Value::Nested(dest_attrs))],
-            EnoentMeans::Destination,
+            &[
+                svc_nest(service.attrs()),
+                Attr::new(IPVS_CMD_ATTR_DEST, Value::Nested(dest_attrs)),
+            ],
+            Target::Destination,
         )
     }
 
@@ -282,7 +309,7 @@ impl Ipvs {
             "GET_DEST",
             true,
             &[svc_nest(service.attrs())],
-            EnoentMeans::Destination,
+            Target::Destination,
             &mut |p| {
                 let (_, attrs) = decode(p)?;
                 for nla in attrs {
@@ -304,39 +331,51 @@ impl Ipvs {
     /// Deletes every service and destination of the namespace
     /// (`IPVS_CMD_FLUSH`).
     pub fn flush(&self) -> Result<()> {
-        self.command(IPVS_CMD_FLUSH, "FLUSH", &[], EnoentMeans::Nothing)
+        self.command(IPVS_CMD_FLUSH, "FLUSH", &[], Target::Other)
     }
 
     /// Zeroes the counters of every service and destination, and the global
     /// totals (`IPVS_CMD_ZERO`).
     pub fn zero_all(&self) -> Result<()> {
-        self.command(IPVS_CMD_ZERO, "ZERO", &[], EnoentMeans::Nothing)
+        self.command(IPVS_CMD_ZERO, "ZERO", &[], Target::Other)
     }
 
     /// Zeroes the counters of one service and its destinations.
     pub fn zero_service(&self, id: &ServiceId) -> Result<()> {
         id.validate()?;
-        self.command(IPVS_CMD_ZERO, "ZERO", &[svc_nest(id.attrs())], EnoentMeans::Nothing)
+        self.command(
+            IPVS_CMD_ZERO,
+            "ZERO",
+            &[svc_nest(id.attrs())],
+            Target::Service,
+        )
     }
 
     /// Reads the connection timeouts (`IPVS_CMD_GET_CONFIG`).
     pub fn timeouts(&self) -> Result<Timeouts> {
         let mut t = None;
-        self.run(IPVS_CMD_GET_CONFIG, "GET_CONFIG", false, &[], EnoentMeans::Nothing, &mut |p| {
-            let (_, attrs) = decode(p)?;
-            let mut v = Timeouts::default();
-            for nla in attrs {
-                let nla = nla?;
-                match nla.kind {
-                    IPVS_CMD_ATTR_TIMEOUT_TCP => v.tcp = nla.u32("timeout_tcp")?,
-                    IPVS_CMD_ATTR_TIMEOUT_TCP_FIN => v.tcp_fin = nla.u32("timeout_tcp_fin")?,
-                    IPVS_CMD_ATTR_TIMEOUT_UDP => v.udp = nla.u32("timeout_udp")?,
-                    _ => {}
+        self.run(
+            IPVS_CMD_GET_CONFIG,
+            "GET_CONFIG",
+            false,
+            &[],
+            Target::Other,
+            &mut |p| {
+                let (_, attrs) = decode(p)?;
+                let mut v = Timeouts::default();
+                for nla in attrs {
+                    let nla = nla?;
+                    match nla.kind {
+                        IPVS_CMD_ATTR_TIMEOUT_TCP => v.tcp = nla.u32("timeout_tcp")?,
+                        IPVS_CMD_ATTR_TIMEOUT_TCP_FIN => v.tcp_fin = nla.u32("timeout_tcp_fin")?,
+                        IPVS_CMD_ATTR_TIMEOUT_UDP => v.udp = nla.u32("timeout_udp")?,
+                        _ => {}
+                    }
                 }
-            }
-            t = Some(v);
-            Ok(())
-        })?;
+                t = Some(v);
+                Ok(())
+            },
+        )?;
         t.ok_or_else(|| Error::Protocol("GET_CONFIG: no reply".into()))
     }
 
@@ -349,7 +388,10 @@ impl Ipvs {
             ("timeouts.udp", timeouts.udp),
         ] {
             if v > i32::MAX as u32 {
-                return Err(Error::invalid(field, format!("{v} s is negative to the kernel")));
+                return Err(Error::invalid(
+                    field,
+                    format!("{v} s is negative to the kernel"),
+                ));
             }
         }
         self.command(
@@ -360,7 +402,7 @@ impl Ipvs {
                 Attr::new(IPVS_CMD_ATTR_TIMEOUT_TCP_FIN, Value::U32(timeouts.tcp_fin)),
                 Attr::new(IPVS_CMD_ATTR_TIMEOUT_UDP, Value::U32(timeouts.udp)),
             ],
-            EnoentMeans::Nothing,
+            Target::Daemon,
         )
     }
 
@@ -370,8 +412,11 @@ impl Ipvs {
         self.command(
             IPVS_CMD_NEW_DAEMON,
             "NEW_DAEMON",
-            &[Attr::new(IPVS_CMD_ATTR_DAEMON, Value::Nested(daemon.attrs()))],
-            EnoentMeans::Nothing,
+            &[Attr::new(
+                IPVS_CMD_ATTR_DAEMON,
+                Value::Nested(daemon.attrs()),
+            )],
+            Target::Daemon,
         )
     }
 
@@ -380,24 +425,34 @@ impl Ipvs {
         self.command(
             IPVS_CMD_DEL_DAEMON,
             "DEL_DAEMON",
-            &[Attr::new(IPVS_CMD_ATTR_DAEMON, Value::Nested(vec![role.state_attr()]))],
-            EnoentMeans::Nothing,
+            &[Attr::new(
+                IPVS_CMD_ATTR_DAEMON,
+                Value::Nested(vec![role.state_attr()]),
+            )],
+            Target::Daemon,
         )
     }
 
     /// Lists the running sync daemons (an `IPVS_CMD_GET_DAEMON` dump).
     pub fn daemons(&self) -> Result<Vec<SyncDaemon>> {
         let mut all = Vec::new();
-        self.run(IPVS_CMD_GET_DAEMON, "GET_DAEMON", true, &[], EnoentMeans::Nothing, &mut |p| {
-            let (_, attrs) = decode(p)?;
-            for nla in attrs {
-                let nla = nla?;
-                if nla.kind == IPVS_CMD_ATTR_DAEMON {
-                    all.push(SyncDaemon::parse(nla.value)?);
+        self.run(
+            IPVS_CMD_GET_DAEMON,
+            "GET_DAEMON",
+            true,
+            &[],
+            Target::Daemon,
+            &mut |p| {
+                let (_, attrs) = decode(p)?;
+                for nla in attrs {
+                    let nla = nla?;
+                    if nla.kind == IPVS_CMD_ATTR_DAEMON {
+                        all.push(SyncDaemon::parse(nla.value)?);
+                    }
                 }
-            }
-            Ok(())
-        })?;
+                Ok(())
+            },
+        )?;
         Ok(all)
     }
 }

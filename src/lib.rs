@@ -6,15 +6,15 @@ mod netns;
 
 pub use error::{Error, KernelError, Result};
 pub use handle::Ipvs;
+pub use ipvs::RawAttribute;
 pub use ipvs::config::{Info, Timeouts, Version};
 pub use ipvs::daemon::{SyncDaemon, SyncRole};
 pub use ipvs::destination::{
-    Destination, DestinationEntry, Forwarding, Tunnel, TunnelFlags, TunnelType, MAX_WEIGHT,
+    Destination, DestinationEntry, Forwarding, MAX_WEIGHT, Tunnel, TunnelFlags, TunnelType,
 };
 pub use ipvs::scheduler::Scheduler;
 pub use ipvs::service::{
-    AddressFamily, Netmask, Protocol, Service, ServiceEntry, ServiceFlags, ServiceId,
-    MAX_PERSISTENCE_TIMEOUT,
+    AddressFamily, MAX_PERSISTENCE_TIMEOUT, Netmask, Protocol, Service, ServiceEntry, ServiceFlags,
+    ServiceId,
 };
 pub use ipvs::stats::Stats;
-pub use ipvs::RawAttribute;

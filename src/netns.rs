@@ -4,14 +4,17 @@ use std::fs::File;
 use std::os::fd::BorrowedFd;
 use std::path::Path;
 
-use nix::sched::{setns, CloneFlags};
+use nix::sched::{CloneFlags, setns};
 
 use crate::error::{Error, Result};
 
 /// Runs `f` on a short-lived thread that first enters the network
 /// namespace `netns`. Sockets `f` creates stay bound to that namespace for
 /// their whole life; the calling thread never changes namespace.
-pub(crate) fn in_netns<T: Send>(netns: BorrowedFd<'_>, f: impl FnOnce() -> Result<T> + Send) -> Result<T> {
+pub(crate) fn in_netns<T: Send>(
+    netns: BorrowedFd<'_>,
+    f: impl FnOnce() -> Result<T> + Send,
+) -> Result<T> {
     std::thread::scope(|scope| {
         let worker = scope.spawn(move || {
             setns(netns, CloneFlags::CLONE_NEWNET)
@@ -26,7 +29,10 @@ pub(crate) fn in_netns<T: Send>(netns: BorrowedFd<'_>, f: impl FnOnce() -> Resul
 }
 
 /// [`in_netns`] with the namespace at `path` (e.g. `/run/netns/NAME`).
-pub(crate) fn in_netns_path<T: Send>(path: &Path, f: impl FnOnce() -> Result<T> + Send) -> Result<T> {
+pub(crate) fn in_netns_path<T: Send>(
+    path: &Path,
+    f: impl FnOnce() -> Result<T> + Send,
+) -> Result<T> {
     let file = File::open(path).map_err(|e| {
         Error::Io(std::io::Error::new(
             e.kind(),

@@ -4,7 +4,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use super::consts::*;
 use crate::error::{Error, Result};
-use crate::netlink::attr::{walk, Attr, Value};
+use crate::netlink::attr::{Attr, Value, walk};
 
 /// Which side of connection synchronisation a daemon runs
 /// (`IPVS_DAEMON_ATTR_STATE`). One of each can run per namespace.
@@ -76,11 +76,17 @@ impl SyncDaemon {
             ));
         }
         if self.sync_id > 255 {
-            return Err(Error::invalid("daemon.sync_id", format!("{} is above 255", self.sync_id)));
+            return Err(Error::invalid(
+                "daemon.sync_id",
+                format!("{} is above 255", self.sync_id),
+            ));
         }
         if let Some(group) = self.group {
             if !group.is_multicast() {
-                return Err(Error::invalid("daemon.group", format!("{group} is not multicast")));
+                return Err(Error::invalid(
+                    "daemon.group",
+                    format!("{group} is not multicast"),
+                ));
             }
         }
         if self.ttl == Some(0) {
@@ -95,19 +101,24 @@ impl SyncDaemon {
     pub(crate) fn attrs(&self) -> Vec<Attr> {
         let mut attrs = vec![
             self.role.state_attr(),
-            Attr::new(IPVS_DAEMON_ATTR_MCAST_IFN, Value::CStr(self.interface.clone())),
+            Attr::new(
+                IPVS_DAEMON_ATTR_MCAST_IFN,
+                Value::CStr(self.interface.clone()),
+            ),
             Attr::new(IPVS_DAEMON_ATTR_SYNC_ID, Value::U32(self.sync_id)),
         ];
         if let Some(v) = self.max_len {
             attrs.push(Attr::new(IPVS_DAEMON_ATTR_SYNC_MAXLEN, Value::U16(v)));
         }
         match self.group {
-            Some(IpAddr::V4(g)) => {
-                attrs.push(Attr::new(IPVS_DAEMON_ATTR_MCAST_GROUP, Value::Bytes(g.octets().to_vec())))
-            }
-            Some(IpAddr::V6(g)) => {
-                attrs.push(Attr::new(IPVS_DAEMON_ATTR_MCAST_GROUP6, Value::Bytes(g.octets().to_vec())))
-            }
+            Some(IpAddr::V4(g)) => attrs.push(Attr::new(
+                IPVS_DAEMON_ATTR_MCAST_GROUP,
+                Value::Bytes(g.octets().to_vec()),
+            )),
+            Some(IpAddr::V6(g)) => attrs.push(Attr::new(
+                IPVS_DAEMON_ATTR_MCAST_GROUP6,
+                Value::Bytes(g.octets().to_vec()),
+            )),
             None => {}
         }
         if let Some(v) = self.port {

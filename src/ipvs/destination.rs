@@ -4,12 +4,12 @@ use std::net::SocketAddr;
 
 use bitflags::bitflags;
 
-use super::consts::*;
-use super::service::{addr_bytes, parse_addr, AddressFamily};
-use super::stats::Stats;
 use super::RawAttribute;
+use super::consts::*;
+use super::service::{AddressFamily, addr_bytes, parse_addr};
+use super::stats::Stats;
 use crate::error::{Error, Result};
-use crate::netlink::attr::{walk, Attr, Value};
+use crate::netlink::attr::{Attr, Value, walk};
 
 /// The tunnel encapsulation of a tunnelling destination
 /// (`IPVS_DEST_ATTR_TUN_TYPE`, Linux 5.2).
@@ -233,7 +233,10 @@ impl Destination {
                 ));
             }
         }
-        let tunnel = matches!(self.forwarding, Forwarding::Tunnel(_) | Forwarding::Other(IP_VS_CONN_F_TUNNEL));
+        let tunnel = matches!(
+            self.forwarding,
+            Forwarding::Tunnel(_) | Forwarding::Other(IP_VS_CONN_F_TUNNEL)
+        );
         if self.family() != service_family && !tunnel {
             return Err(Error::invalid(
                 "destination.addr",
@@ -246,22 +249,28 @@ impl Destination {
         if let Forwarding::Tunnel(t) = self.forwarding {
             match t.kind {
                 TunnelType::Gue if t.port == 0 => {
-                    return Err(Error::invalid("destination.tunnel.port", "GUE needs a port"))
+                    return Err(Error::invalid(
+                        "destination.tunnel.port",
+                        "GUE needs a port",
+                    ));
                 }
                 TunnelType::Ipip | TunnelType::Gre if t.port != 0 => {
                     return Err(Error::invalid(
                         "destination.tunnel.port",
                         format!("only GUE tunnels take a port, not {:?}", t.kind),
-                    ))
+                    ));
                 }
                 TunnelType::Ipip if !t.flags.is_empty() => {
-                    return Err(Error::invalid("destination.tunnel.flags", "IPIP takes no flags"))
+                    return Err(Error::invalid(
+                        "destination.tunnel.flags",
+                        "IPIP takes no flags",
+                    ));
                 }
                 TunnelType::Gre if t.flags.contains(TunnelFlags::REMCSUM) => {
                     return Err(Error::invalid(
                         "destination.tunnel.flags",
                         "remote checksum offload is for GUE only",
-                    ))
+                    ));
                 }
                 _ => {}
             }
@@ -272,9 +281,18 @@ impl Destination {
     /// Encodes the identity: ADDR_FAMILY, ADDR, PORT.
     pub(crate) fn id_attrs(&self) -> Vec<Attr> {
         let mut attrs = Vec::with_capacity(10);
-        attrs.push(Attr::new(IPVS_DEST_ATTR_ADDR_FAMILY, Value::U16(self.family().to_raw())));
-        attrs.push(Attr::new(IPVS_DEST_ATTR_ADDR, Value::Bytes(addr_bytes(&self.addr.ip()))));
-        attrs.push(Attr::new(IPVS_DEST_ATTR_PORT, Value::Be16(self.addr.port())));
+        attrs.push(Attr::new(
+            IPVS_DEST_ATTR_ADDR_FAMILY,
+            Value::U16(self.family().to_raw()),
+        ));
+        attrs.push(Attr::new(
+            IPVS_DEST_ATTR_ADDR,
+            Value::Bytes(addr_bytes(&self.addr.ip())),
+        ));
+        attrs.push(Attr::new(
+            IPVS_DEST_ATTR_PORT,
+            Value::Be16(self.addr.port()),
+        ));
         attrs
     }
 
@@ -282,13 +300,28 @@ impl Destination {
     pub(crate) fn attrs(&self) -> Vec<Attr> {
         let mut attrs = self.id_attrs();
         let tunnel = self.forwarding.tunnel();
-        attrs.push(Attr::new(IPVS_DEST_ATTR_FWD_METHOD, Value::U32(self.forwarding.to_raw())));
+        attrs.push(Attr::new(
+            IPVS_DEST_ATTR_FWD_METHOD,
+            Value::U32(self.forwarding.to_raw()),
+        ));
         attrs.push(Attr::new(IPVS_DEST_ATTR_WEIGHT, Value::U32(self.weight)));
-        attrs.push(Attr::new(IPVS_DEST_ATTR_TUN_TYPE, Value::U8(tunnel.kind.to_raw())));
+        attrs.push(Attr::new(
+            IPVS_DEST_ATTR_TUN_TYPE,
+            Value::U8(tunnel.kind.to_raw()),
+        ));
         attrs.push(Attr::new(IPVS_DEST_ATTR_TUN_PORT, Value::Be16(tunnel.port)));
-        attrs.push(Attr::new(IPVS_DEST_ATTR_TUN_FLAGS, Value::U16(tunnel.flags.bits())));
-        attrs.push(Attr::new(IPVS_DEST_ATTR_U_THRESH, Value::U32(self.upper_threshold)));
-        attrs.push(Attr::new(IPVS_DEST_ATTR_L_THRESH, Value::U32(self.lower_threshold)));
+        attrs.push(Attr::new(
+            IPVS_DEST_ATTR_TUN_FLAGS,
+            Value::U16(tunnel.flags.bits()),
+        ));
+        attrs.push(Attr::new(
+            IPVS_DEST_ATTR_U_THRESH,
+            Value::U32(self.upper_threshold),
+        ));
+        attrs.push(Attr::new(
+            IPVS_DEST_ATTR_L_THRESH,
+            Value::U32(self.lower_threshold),
+        ));
         attrs
     }
 }
@@ -336,10 +369,14 @@ impl DestinationEntry {
                 IPVS_DEST_ATTR_L_THRESH => lower = nla.u32("destination.l_thresh")?,
                 IPVS_DEST_ATTR_ACTIVE_CONNS => active = nla.u32("destination.active_conns")?,
                 IPVS_DEST_ATTR_INACT_CONNS => inactive = nla.u32("destination.inact_conns")?,
-                IPVS_DEST_ATTR_PERSIST_CONNS => persistent = nla.u32("destination.persist_conns")?,
+                IPVS_DEST_ATTR_PERSIST_CONNS => {
+                    persistent = nla.u32("destination.persist_conns")?
+                }
                 IPVS_DEST_ATTR_STATS => stats32 = Some(nla.value),
                 IPVS_DEST_ATTR_ADDR_FAMILY => {
-                    family = Some(AddressFamily::from_raw(nla.u16("destination.addr_family")?)?)
+                    family = Some(AddressFamily::from_raw(
+                        nla.u16("destination.addr_family")?,
+                    )?)
                 }
                 IPVS_DEST_ATTR_STATS64 => stats64 = Some(nla.value),
                 IPVS_DEST_ATTR_TUN_TYPE => tun_type = nla.u8("destination.tun_type")?,

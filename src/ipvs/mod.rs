@@ -12,9 +12,9 @@ pub(crate) mod stats;
 use netlink_packet_core::Emitable;
 
 use crate::error::{Error, Result};
-use crate::netlink::attr::{walk, Attr, RawNla};
+use crate::netlink::attr::{Attr, RawNla, walk};
 use crate::netlink::build_message;
-use crate::netlink::genl::{genl_header, GENL_HDRLEN};
+use crate::netlink::genl::{GENL_HDRLEN, genl_header};
 use consts::IPVS_GENL_VERSION;
 
 /// An attribute the kernel sent that this version of the crate does not
@@ -40,8 +40,11 @@ pub(crate) fn decode(payload: &[u8]) -> Result<(u8, impl Iterator<Item = Result<
     let cmd = *payload
         .first()
         .ok_or_else(|| Error::Decode("empty generic netlink message".into()))?;
-    let attrs = payload
-        .get(GENL_HDRLEN..)
-        .ok_or_else(|| Error::Decode(format!("generic netlink message of {} bytes", payload.len())))?;
+    let attrs = payload.get(GENL_HDRLEN..).ok_or_else(|| {
+        Error::Decode(format!(
+            "generic netlink message of {} bytes",
+            payload.len()
+        ))
+    })?;
     Ok((cmd, walk(attrs, "message")))
 }

@@ -5,12 +5,12 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use bitflags::bitflags;
 
+use super::RawAttribute;
 use super::consts::*;
 use super::scheduler::Scheduler;
 use super::stats::Stats;
-use super::RawAttribute;
 use crate::error::{Error, Result};
-use crate::netlink::attr::{walk, Attr, Value};
+use crate::netlink::attr::{Attr, Value, walk};
 
 /// An address family of IPVS: IPv4 or IPv6.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -160,14 +160,23 @@ impl ServiceId {
     /// Encodes the identity: AF, then FWMARK or PROTOCOL, ADDR, PORT.
     pub(crate) fn attrs(&self) -> Vec<Attr> {
         let mut attrs = Vec::with_capacity(10);
-        attrs.push(Attr::new(IPVS_SVC_ATTR_AF, Value::U16(self.family().to_raw())));
+        attrs.push(Attr::new(
+            IPVS_SVC_ATTR_AF,
+            Value::U16(self.family().to_raw()),
+        ));
         match self {
             ServiceId::Fwmark { mark, .. } => {
                 attrs.push(Attr::new(IPVS_SVC_ATTR_FWMARK, Value::U32(*mark)));
             }
             ServiceId::Inet { protocol, addr } => {
-                attrs.push(Attr::new(IPVS_SVC_ATTR_PROTOCOL, Value::U16(protocol.to_raw())));
-                attrs.push(Attr::new(IPVS_SVC_ATTR_ADDR, Value::Bytes(addr_bytes(&addr.ip()))));
+                attrs.push(Attr::new(
+                    IPVS_SVC_ATTR_PROTOCOL,
+                    Value::U16(protocol.to_raw()),
+                ));
+                attrs.push(Attr::new(
+                    IPVS_SVC_ATTR_ADDR,
+                    Value::Bytes(addr_bytes(&addr.ip())),
+                ));
                 attrs.push(Attr::new(IPVS_SVC_ATTR_PORT, Value::Be16(addr.port())));
             }
         }
@@ -176,7 +185,10 @@ impl ServiceId {
 
     pub(crate) fn validate(&self) -> Result<()> {
         if let ServiceId::Fwmark { mark: 0, .. } = self {
-            return Err(Error::invalid("service.id", "firewall mark 0 means no mark"));
+            return Err(Error::invalid(
+                "service.id",
+                "firewall mark 0 means no mark",
+            ));
         }
         Ok(())
     }
@@ -186,8 +198,14 @@ impl fmt::Display for ServiceId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             ServiceId::Inet { protocol, addr } => write!(f, "{protocol} {addr}"),
-            ServiceId::Fwmark { mark, family: AddressFamily::Ipv4 } => write!(f, "FWM {mark}"),
-            ServiceId::Fwmark { mark, family: AddressFamily::Ipv6 } => write!(f, "FWM {mark} IPv6"),
+            ServiceId::Fwmark {
+                mark,
+                family: AddressFamily::Ipv4,
+            } => write!(f, "FWM {mark}"),
+            ServiceId::Fwmark {
+                mark,
+                family: AddressFamily::Ipv6,
+            } => write!(f, "FWM {mark} IPv6"),
         }
     }
 }
@@ -204,7 +222,11 @@ pub(crate) fn addr_bytes(ip: &IpAddr) -> Vec<u8> {
 }
 
 /// Reads an address of `family` from a 4- or 16-byte attribute.
-pub(crate) fn parse_addr(value: &[u8], family: AddressFamily, what: &'static str) -> Result<IpAddr> {
+pub(crate) fn parse_addr(
+    value: &[u8],
+    family: AddressFamily,
+    what: &'static str,
+) -> Result<IpAddr> {
     match family {
         AddressFamily::Ipv4 => value
             .get(..4)
@@ -215,7 +237,12 @@ pub(crate) fn parse_addr(value: &[u8], family: AddressFamily, what: &'static str
             .and_then(|b| <[u8; 16]>::try_from(b).ok())
             .map(|b| IpAddr::V6(Ipv6Addr::from(b))),
     }
-    .ok_or_else(|| Error::Decode(format!("{what}: {} bytes is no {family:?} address", value.len())))
+    .ok_or_else(|| {
+        Error::Decode(format!(
+            "{what}: {} bytes is no {family:?} address",
+            value.len()
+        ))
+    })
 }
 
 bitflags! {
@@ -406,7 +433,11 @@ impl Service {
         if self.netmask.family() != self.id.family() {
             return Err(Error::invalid(
                 "service.netmask",
-                format!("{:?} netmask on an {:?} service", self.netmask.family(), self.id.family()),
+                format!(
+                    "{:?} netmask on an {:?} service",
+                    self.netmask.family(),
+                    self.id.family()
+                ),
             ));
         }
         if let Netmask::Ipv6(len) = self.netmask {
@@ -420,7 +451,10 @@ impl Service {
         if self.timeout > MAX_PERSISTENCE_TIMEOUT {
             return Err(Error::invalid(
                 "service.timeout",
-                format!("{} s overflows the kernel's timer (max {MAX_PERSISTENCE_TIMEOUT})", self.timeout),
+                format!(
+                    "{} s overflows the kernel's timer (max {MAX_PERSISTENCE_TIMEOUT})",
+                    self.timeout
+                ),
             ));
         }
         Ok(())
@@ -443,7 +477,10 @@ impl Service {
         flags.extend_from_slice(&u32::MAX.to_ne_bytes());
         attrs.push(Attr::new(IPVS_SVC_ATTR_FLAGS, Value::Bytes(flags)));
         attrs.push(Attr::new(IPVS_SVC_ATTR_TIMEOUT, Value::U32(self.timeout)));
-        attrs.push(Attr::new(IPVS_SVC_ATTR_NETMASK, Value::Bytes(self.netmask.to_bytes())));
+        attrs.push(Attr::new(
+            IPVS_SVC_ATTR_NETMASK,
+            Value::Bytes(self.netmask.to_bytes()),
+        ));
         attrs
     }
 }
@@ -506,7 +543,11 @@ impl ServiceEntry {
                 protocol: Protocol::from_raw(protocol),
                 addr: SocketAddr::new(parse_addr(addr, family, "service.addr")?, port),
             },
-            _ => return Err(Error::Decode("service without fwmark or protocol/address/port".into())),
+            _ => {
+                return Err(Error::Decode(
+                    "service without fwmark or protocol/address/port".into(),
+                ));
+            }
         };
         let netmask = match netmask {
             Some(raw) => Netmask::from_bytes(raw, family)?,

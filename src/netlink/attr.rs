@@ -1,7 +1,7 @@
 //! Netlink attributes: a small value model to emit them, and checked
 //! readers to parse them.
 
-use netlink_packet_core::{Emitable, Nla, NlasIterator, NLA_F_NESTED};
+use netlink_packet_core::{Emitable, NLA_F_NESTED, Nla, NlasIterator};
 
 use crate::error::{Error, Result};
 
@@ -173,7 +173,10 @@ mod tests {
         assert_eq!(seen[5].value, b"rr\0");
         assert_eq!(seen[5].string(), "rr");
         // The nested flag is set on the wire and masked off when read.
-        assert_eq!(u16::from_ne_bytes([buf[buf.len() - 10], buf[buf.len() - 9]]), 7 | NLA_F_NESTED);
+        assert_eq!(
+            u16::from_ne_bytes([buf[buf.len() - 10], buf[buf.len() - 9]]),
+            7 | NLA_F_NESTED
+        );
         assert_eq!(seen[6].kind, 7);
         let inner: Vec<_> = walk(seen[6].value, "t").collect::<Result<_>>().unwrap();
         assert_eq!(inner[0].u32("a").unwrap(), 9);
@@ -181,11 +184,28 @@ mod tests {
 
     #[test]
     fn short_values_are_errors_not_panics() {
-        let nla = RawNla { kind: 1, value: &[1, 2] };
+        let nla = RawNla {
+            kind: 1,
+            value: &[1, 2],
+        };
         assert!(nla.u32("x").is_err());
         assert!(nla.u64("x").is_err());
-        assert!(RawNla { kind: 1, value: &[] }.u8("x").is_err());
-        assert_eq!(RawNla { kind: 1, value: &[0xff, b'a'] }.string(), "\u{fffd}a");
+        assert!(
+            RawNla {
+                kind: 1,
+                value: &[]
+            }
+            .u8("x")
+            .is_err()
+        );
+        assert_eq!(
+            RawNla {
+                kind: 1,
+                value: &[0xff, b'a']
+            }
+            .string(),
+            "\u{fffd}a"
+        );
     }
 
     #[test]

@@ -1,12 +1,12 @@
 //! The generic netlink controller: resolving a family name to its id.
 
-use netlink_packet_core::{Emitable, ParseableParametrized, NLM_F_ACK, NLM_F_REQUEST};
+use netlink_packet_core::{Emitable, NLM_F_ACK, NLM_F_REQUEST, ParseableParametrized};
+use netlink_packet_generic::GenlHeader;
 use netlink_packet_generic::ctrl::nlas::GenlCtrlAttrs;
 use netlink_packet_generic::ctrl::{GenlCtrl, GenlCtrlCmd};
-use netlink_packet_generic::GenlHeader;
 
-use super::message::build_message;
 use super::Transport;
+use super::message::build_message;
 use crate::error::{Error, Result};
 
 /// `GENL_ID_CTRL`: the controller's fixed family id.

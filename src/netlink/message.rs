@@ -7,8 +7,8 @@
 //! `NlaBuffer::new_checked`. Nothing in this module can panic on input.
 
 use netlink_packet_core::{
-    Emitable, NetlinkBuffer, NlasIterator, NLMSG_ALIGNTO, NLMSG_DONE, NLMSG_ERROR, NLMSG_NOOP,
-    NLMSG_OVERRUN,
+    Emitable, NLMSG_ALIGNTO, NLMSG_DONE, NLMSG_ERROR, NLMSG_NOOP, NLMSG_OVERRUN, NetlinkBuffer,
+    NlasIterator,
 };
 
 use crate::error::{Error, KernelError, Result};
@@ -328,7 +328,11 @@ mod tests {
         let msg = Messages::new(&d).next().unwrap().unwrap();
         assert!(matches!(
             msg.control().unwrap(),
-            Control::Failed { errno: 1, message: None, .. }
+            Control::Failed {
+                errno: 1,
+                message: None,
+                ..
+            }
         ));
     }
 
@@ -337,6 +341,9 @@ mod tests {
         let mut d = header(20, NLMSG_DONE, 2, 3);
         d.extend_from_slice(&(-4i32).to_ne_bytes());
         let msg = Messages::new(&d).next().unwrap().unwrap();
-        assert!(matches!(msg.control().unwrap(), Control::Failed { errno: 4, .. }));
+        assert!(matches!(
+            msg.control().unwrap(),
+            Control::Failed { errno: 4, .. }
+        ));
     }
 }

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use netlink_packet_core::NLM_F_DUMP;
 use netlink_sys::{Socket, SocketAddr};
-use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 
 use super::message::{self, Control, Message, Messages, NLM_F_DUMP_INTR};
 use crate::error::{Error, Result};
@@ -105,7 +105,7 @@ impl Transport {
                     return Err(Error::Protocol(format!(
                         "a datagram of {n} bytes did not fit the {} byte receive buffer",
                         self.buf.len()
-                    )))
+                    )));
                 }
                 Ok(_) => return Ok(&self.buf),
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
@@ -194,6 +194,9 @@ mod tests {
         let none: &[netlink_packet_core::DefaultNla] = &[];
         let mut req = message::build_message(NLMSG_NOOP, NLM_F_REQUEST, &[], &none);
         let err = t.exchange(&mut req, "NOOP", &mut |_| Ok(())).unwrap_err();
-        assert!(matches!(err, Error::Timeout(d) if d == Duration::from_millis(200)), "{err:?}");
+        assert!(
+            matches!(err, Error::Timeout(d) if d == Duration::from_millis(200)),
+            "{err:?}"
+        );
     }
 }
