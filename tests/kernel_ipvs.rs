@@ -614,3 +614,104 @@ fn sync_daemons_start_list_stop() {
         .unwrap_err();
     assert_eq!(e.errno(), Some(libc::ENODEV), "{e:?}");
 }
+
+#[test]
+#[ignore = "needs a kernel with IPVS: run scripts/test (UML guest)"]
+fn zero_resets_counters_after_real_traffic() {
+    use std::io::Write;
+    // client (10.10.0.2) --veth-- director (10.10.0.1, VIP 10.0.0.1 on lo)
+    let director = TestNetns::new();
+    let client = TestNetns::new();
+    veth(
+        &director,
+        "eth0",
+        "10.10.0.1/24",
+        &client,
+        "eth0",
+        "10.10.0.2/24",
+    );
+    client.exec("ip", &["route", "add", "10.0.0.0/24", "via", "10.10.0.1"]);
+    director.exec("ip", &["addr", "add", "10.0.0.1/32", "dev", "lo"]);
+    let ipvs = director.ipvs();
+    let id = ServiceId::tcp(sa("10.0.0.1:80"));
+    ipvs.add_service(&Service::new(id)).unwrap();
+    // The director's own address: a local destination.
+    let local = Destination::new(sa("10.0.0.1:80")).with_forwarding(Forwarding::Local);
+    ipvs.add_destination(&id, &local).unwrap();
+    let listener = director.run_in(|| std::net::TcpListener::bind("10.0.0.1:80").unwrap());
+    let server = std::thread::spawn(move || {
+        for _ in 0..3 {
+            let (mut c, _) = listener.accept().unwrap();
+            c.write_all(b"pong").unwrap();
+        }
+    });
+    for _ in 0..3 {
+        assert_eq!(fetch(&client, "10.0.0.1:80"), "pong");
+    }
+    server.join().unwrap();
+    // The 6.1 kernel folds its per-CPU counters in every 2 s (estimator).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let before = loop {
+        let stats = ipvs.service(&id).unwrap().stats;
+        if stats.connections >= 3 || std::time::Instant::now() > deadline {
+            break stats;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    };
+    assert!(before.connections >= 3, "{before:?}");
+    assert!(before.packets_in > 0 && before.bytes_in > 0, "{before:?}");
+    let dest_before = ipvs.destinations(&id).unwrap()[0].stats;
+    assert!(dest_before.connections >= 3, "{dest_before:?}");
+
+    ipvs.zero_service(&id).unwrap();
+    let after = ipvs.service(&id).unwrap().stats;
+    assert_eq!(
+        (after.connections, after.packets_in, after.bytes_in),
+        (0, 0, 0),
+        "{after:?}"
+    );
+    assert_eq!(ipvs.destinations(&id).unwrap()[0].stats.connections, 0);
+
+    // Zero-all too (the counters come back from the last zeroing).
+    ipvs.zero_all().unwrap();
+    assert_eq!(ipvs.service(&id).unwrap().stats.connections, 0);
+}
+
+#[test]
+#[ignore = "needs a kernel with IPVS: run scripts/test (UML guest)"]
+fn without_cap_net_admin_open_is_permission_denied() {
+    const CHILD: &str = "LVS_TEST_CHILD_WITHOUT_CAPS";
+    if std::env::var_os(CHILD).is_some() {
+        // The child, run as nobody with no capabilities inside the namespace.
+        match Ipvs::open() {
+            Err(Error::PermissionDenied(k)) => assert_eq!(k.errno, libc::EPERM),
+            other => panic!("expected PermissionDenied, got {other:?}"),
+        }
+        return;
+    }
+    let ns = TestNetns::new();
+    let exe = std::env::current_exe().unwrap();
+    let out = std::process::Command::new("ip")
+        .args([
+            "netns",
+            "exec",
+            &ns.name,
+            "setpriv",
+            "--reuid=65534",
+            "--regid=65534",
+        ])
+        .args(["--clear-groups", "--inh-caps=-all", "--bounding-set=-all"])
+        .arg(&exe)
+        .args(["--exact", "without_cap_net_admin_open_is_permission_denied"])
+        .args(["--ignored", "--test-threads=1"])
+        .env(CHILD, "1")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("1 passed"), "{stdout}");
+}

@@ -94,3 +94,61 @@ pub fn run(cmd: &str, args: &[&str]) -> String {
     );
     String::from_utf8(out.stdout).unwrap()
 }
+
+impl TestNetns {
+    /// Runs `f` on a thread inside this namespace (sockets it makes live
+    /// there) and returns its result.
+    pub fn run_in<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> T {
+        self.spawn_in(f)
+            .join()
+            .expect("thread in namespace panicked")
+    }
+
+    /// Starts `f` on a thread inside this namespace.
+    pub fn spawn_in<T: Send + 'static>(
+        &self,
+        f: impl FnOnce() -> T + Send + 'static,
+    ) -> std::thread::JoinHandle<T> {
+        let file = std::fs::File::open(self.path()).expect("open namespace");
+        std::thread::spawn(move || {
+            nix::sched::setns(&file, nix::sched::CloneFlags::CLONE_NEWNET).expect("setns");
+            f()
+        })
+    }
+}
+
+/// Connects two namespaces with a veth pair, `a_if` in `a` with
+/// `a_cidr`, `b_if` in `b` with `b_cidr`, both up.
+pub fn veth(a: &TestNetns, a_if: &str, a_cidr: &str, b: &TestNetns, b_if: &str, b_cidr: &str) {
+    run(
+        "ip",
+        &[
+            "link", "add", a_if, "netns", &a.name, "type", "veth", "peer", "name", b_if, "netns",
+            &b.name,
+        ],
+    );
+    a.exec("ip", &["addr", "add", a_cidr, "dev", a_if]);
+    b.exec("ip", &["addr", "add", b_cidr, "dev", b_if]);
+    a.exec("ip", &["link", "set", a_if, "up"]);
+    b.exec("ip", &["link", "set", b_if, "up"]);
+}
+
+/// Connects to `addr` from inside `ns` (retrying while the server starts)
+/// and returns everything the server sent.
+pub fn fetch(ns: &TestNetns, addr: &str) -> String {
+    let addr: std::net::SocketAddr = addr.parse().unwrap();
+    ns.run_in(move || {
+        use std::io::Read;
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        let mut c = loop {
+            match std::net::TcpStream::connect_timeout(&addr, std::time::Duration::from_secs(2)) {
+                Ok(c) => break c,
+                Err(e) if std::time::Instant::now() > deadline => panic!("connect {addr}: {e}"),
+                Err(_) => std::thread::sleep(std::time::Duration::from_millis(20)),
+            }
+        };
+        let mut s = String::new();
+        c.read_to_string(&mut s).unwrap();
+        s
+    })
+}
