@@ -6,20 +6,20 @@ use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
-use netlink_packet_core::{NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST};
-
-use crate::error::{Error, Result, Target};
-use crate::ipvs::config::{Info, Timeouts, Version};
-use crate::ipvs::consts::*;
+use crate::error::{Error, Result};
+use crate::ipvs::config::{Info, Timeouts};
+use crate::ipvs::consts::IPVS_GENL_NAME;
 use crate::ipvs::daemon::{SyncDaemon, SyncRole};
 use crate::ipvs::destination::{Destination, DestinationEntry};
+use crate::ipvs::reply::{
+    parse_config, parse_daemon_reply, parse_dest_reply, parse_info, parse_service_reply,
+};
+use crate::ipvs::request::Request;
 use crate::ipvs::service::{Service, ServiceEntry, ServiceId};
-use crate::ipvs::{decode, encode};
-use crate::netlink::attr::{Attr, Value};
 use crate::netlink::{Transport, genl};
 use crate::netns;
 
-const NETLINK_GENERIC: isize = netlink_sys::protocols::NETLINK_GENERIC as isize;
+const NETLINK_GENERIC: isize = netlink_sys::protocols::NETLINK_GENERIC;
 
 /// A handle on the kernel's IPVS table of one network namespace.
 ///
@@ -97,21 +97,12 @@ impl Ipvs {
         self.transport.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Sends one command and hands each reply payload to `on_data`.
-    fn run(
-        &self,
-        cmd: u8,
-        name: &'static str,
-        dump: bool,
-        attrs: &[Attr],
-        target: Target,
-        on_data: &mut dyn FnMut(&[u8]) -> Result<()>,
-    ) -> Result<()> {
-        let flags = NLM_F_REQUEST | if dump { NLM_F_DUMP } else { NLM_F_ACK };
-        let mut request = encode(self.family, cmd, flags, attrs);
-        let family = self.family;
+    /// Sends one request and hands each reply payload to `on_data`.
+    fn run(&self, request: &Request, on_data: &mut dyn FnMut(&[u8]) -> Result<()>) -> Result<()> {
+        let mut bytes = request.encode(self.family);
+        let (family, name, target) = (self.family, request.name, request.target);
         self.lock()
-            .exchange(&mut request, name, &mut |msg| {
+            .exchange(&mut bytes, name, &mut |msg| {
                 if msg.message_type != family {
                     return Err(Error::Protocol(format!(
                         "{name}: reply of message type {} (expected {family})",
@@ -126,44 +117,27 @@ impl Ipvs {
             })
     }
 
-    /// Sends a command that is answered by an acknowledgement only.
-    fn command(&self, cmd: u8, name: &'static str, attrs: &[Attr], target: Target) -> Result<()> {
-        self.run(cmd, name, false, attrs, target, &mut |_| {
+    /// Sends a request that is answered by an acknowledgement only.
+    fn command(&self, request: Request) -> Result<()> {
+        let name = request.name;
+        self.run(&request, &mut |_| {
             Err(Error::Protocol(format!("{name}: unexpected data reply")))
         })
     }
 
+    /// Sends a request answered by one data message, parsed by `parse`.
+    fn query<T>(&self, request: Request, parse: impl Fn(&[u8]) -> Result<T>) -> Result<T> {
+        let mut found = None;
+        self.run(&request, &mut |p| {
+            found = Some(parse(p)?);
+            Ok(())
+        })?;
+        found.ok_or_else(|| Error::Protocol(format!("{}: no reply", request.name)))
+    }
+
     /// Version and connection-table size (`IPVS_CMD_GET_INFO`).
     pub fn info(&self) -> Result<Info> {
-        let mut info = None;
-        self.run(
-            IPVS_CMD_GET_INFO,
-            "GET_INFO",
-            false,
-            &[],
-            Target::Other,
-            &mut |p| {
-                let (_, attrs) = decode(p)?;
-                let mut version = None;
-                let mut size = 0;
-                for nla in attrs {
-                    let nla = nla?;
-                    match nla.kind {
-                        IPVS_INFO_ATTR_VERSION => version = Some(nla.u32("info.version")?),
-                        IPVS_INFO_ATTR_CONN_TAB_SIZE => size = nla.u32("info.conn_tab_size")?,
-                        _ => {}
-                    }
-                }
-                let version = version
-                    .ok_or_else(|| Error::Decode("GET_INFO reply without version".into()))?;
-                info = Some(Info {
-                    version: Version::from_code(version),
-                    connection_table_size: size,
-                });
-                Ok(())
-            },
-        )?;
-        info.ok_or_else(|| Error::Protocol("GET_INFO: no reply".into()))
+        self.query(Request::get_info(), parse_info)
     }
 
     /// Adds a virtual service (`IPVS_CMD_NEW_SERVICE`).
@@ -171,13 +145,7 @@ impl Ipvs {
     /// [`Error::AlreadyExists`] if it exists, [`Error::SchedulerUnavailable`]
     /// if its scheduler or persistence engine is not in the kernel.
     pub fn add_service(&self, service: &Service) -> Result<()> {
-        service.validate()?;
-        self.command(
-            IPVS_CMD_NEW_SERVICE,
-            "NEW_SERVICE",
-            &[svc_nest(service.attrs())],
-            Target::ServiceConfig,
-        )
+        self.command(Request::add_service(service)?)
     }
 
     /// Changes a service's scheduler, flags, timeout, netmask and
@@ -185,43 +153,18 @@ impl Ipvs {
     /// change. Everything is replaced: a persistence engine left out is
     /// removed.
     pub fn update_service(&self, service: &Service) -> Result<()> {
-        service.validate()?;
-        self.command(
-            IPVS_CMD_SET_SERVICE,
-            "SET_SERVICE",
-            &[svc_nest(service.attrs())],
-            Target::ServiceConfig,
-        )
+        self.command(Request::update_service(service)?)
     }
 
     /// Deletes a service and its destinations (`IPVS_CMD_DEL_SERVICE`).
     pub fn delete_service(&self, id: &ServiceId) -> Result<()> {
-        id.validate()?;
-        self.command(
-            IPVS_CMD_DEL_SERVICE,
-            "DEL_SERVICE",
-            &[svc_nest(id.attrs())],
-            Target::Service,
-        )
+        self.command(Request::delete_service(id)?)
     }
 
     /// Reads one service (`IPVS_CMD_GET_SERVICE`);
     /// [`Error::ServiceNotFound`] if there is none.
     pub fn service(&self, id: &ServiceId) -> Result<ServiceEntry> {
-        id.validate()?;
-        let mut found = None;
-        self.run(
-            IPVS_CMD_GET_SERVICE,
-            "GET_SERVICE",
-            false,
-            &[svc_nest(id.attrs())],
-            Target::Service,
-            &mut |p| {
-                found = Some(parse_service_reply(p)?);
-                Ok(())
-            },
-        )?;
-        found.ok_or_else(|| Error::Protocol("GET_SERVICE: no reply".into()))
+        self.query(Request::get_service(id)?, parse_service_reply)
     }
 
     /// Lists every service of the namespace (an `IPVS_CMD_GET_SERVICE`
@@ -239,88 +182,37 @@ impl Ipvs {
     /// without collecting them. An error from `f` stops the delivery (the
     /// rest of the dump is read and dropped) and is returned.
     pub fn for_each_service(&self, mut f: impl FnMut(ServiceEntry) -> Result<()>) -> Result<()> {
-        self.run(
-            IPVS_CMD_GET_SERVICE,
-            "GET_SERVICE",
-            true,
-            &[],
-            Target::Other,
-            &mut |p| f(parse_service_reply(p)?),
-        )
+        self.run(&Request::dump_services(), &mut |p| {
+            f(parse_service_reply(p)?)
+        })
     }
 
     /// Adds a destination to a service (`IPVS_CMD_NEW_DEST`).
     pub fn add_destination(&self, service: &ServiceId, destination: &Destination) -> Result<()> {
-        self.dest_command(IPVS_CMD_NEW_DEST, "NEW_DEST", service, destination, true)
+        self.command(Request::add_destination(service, destination)?)
     }
 
     /// Replaces a destination's settings (`IPVS_CMD_SET_DEST`): forwarding,
     /// weight, thresholds and tunnel settings.
     pub fn update_destination(&self, service: &ServiceId, destination: &Destination) -> Result<()> {
-        self.dest_command(IPVS_CMD_SET_DEST, "SET_DEST", service, destination, true)
+        self.command(Request::update_destination(service, destination)?)
     }
 
     /// Deletes the destination at `addr` from a service (`IPVS_CMD_DEL_DEST`).
     pub fn delete_destination(&self, service: &ServiceId, addr: SocketAddr) -> Result<()> {
-        self.dest_command(
-            IPVS_CMD_DEL_DEST,
-            "DEL_DEST",
-            service,
-            &Destination::new(addr),
-            false,
-        )
-    }
-
-    fn dest_command(
-        &self,
-        cmd: u8,
-        name: &'static str,
-        service: &ServiceId,
-        destination: &Destination,
-        full: bool,
-    ) -> Result<()> {
-        service.validate()?;
-        let dest_attrs = if full {
-            destination.validate(service.family())?;
-            destination.attrs()
-        } else {
-            destination.id_attrs()
-        };
-        self.command(
-            cmd,
-            name,
-            &[
-                svc_nest(service.attrs()),
-                Attr::new(IPVS_CMD_ATTR_DEST, Value::Nested(dest_attrs)),
-            ],
-            Target::Destination,
-        )
+        self.command(Request::delete_destination(service, addr)?)
     }
 
     /// Lists the destinations of a service (an `IPVS_CMD_GET_DEST` dump),
     /// newest first as the kernel keeps them. [`Error::ServiceNotFound`] if
     /// the service does not exist (the kernel's dump alone cannot tell).
     pub fn destinations(&self, service: &ServiceId) -> Result<Vec<DestinationEntry>> {
-        service.validate()?;
         let family = service.family();
         let mut all = Vec::new();
-        self.run(
-            IPVS_CMD_GET_DEST,
-            "GET_DEST",
-            true,
-            &[svc_nest(service.attrs())],
-            Target::Destination,
-            &mut |p| {
-                let (_, attrs) = decode(p)?;
-                for nla in attrs {
-                    let nla = nla?;
-                    if nla.kind == IPVS_CMD_ATTR_DEST {
-                        all.push(DestinationEntry::parse(nla.value, family)?);
-                    }
-                }
-                Ok(())
-            },
-        )?;
+        self.run(&Request::dump_destinations(service)?, &mut |p| {
+            all.push(parse_dest_reply(p, family)?);
+            Ok(())
+        })?;
         if all.is_empty() {
             // An empty dump: no destinations, or no service?
             self.service(service)?;
@@ -331,144 +223,49 @@ impl Ipvs {
     /// Deletes every service and destination of the namespace
     /// (`IPVS_CMD_FLUSH`).
     pub fn flush(&self) -> Result<()> {
-        self.command(IPVS_CMD_FLUSH, "FLUSH", &[], Target::Other)
+        self.command(Request::flush())
     }
 
     /// Zeroes the counters of every service and destination, and the global
     /// totals (`IPVS_CMD_ZERO`).
     pub fn zero_all(&self) -> Result<()> {
-        self.command(IPVS_CMD_ZERO, "ZERO", &[], Target::Other)
+        self.command(Request::zero(None)?)
     }
 
     /// Zeroes the counters of one service and its destinations.
     pub fn zero_service(&self, id: &ServiceId) -> Result<()> {
-        id.validate()?;
-        self.command(
-            IPVS_CMD_ZERO,
-            "ZERO",
-            &[svc_nest(id.attrs())],
-            Target::Service,
-        )
+        self.command(Request::zero(Some(id))?)
     }
 
     /// Reads the connection timeouts (`IPVS_CMD_GET_CONFIG`).
     pub fn timeouts(&self) -> Result<Timeouts> {
-        let mut t = None;
-        self.run(
-            IPVS_CMD_GET_CONFIG,
-            "GET_CONFIG",
-            false,
-            &[],
-            Target::Other,
-            &mut |p| {
-                let (_, attrs) = decode(p)?;
-                let mut v = Timeouts::default();
-                for nla in attrs {
-                    let nla = nla?;
-                    match nla.kind {
-                        IPVS_CMD_ATTR_TIMEOUT_TCP => v.tcp = nla.u32("timeout_tcp")?,
-                        IPVS_CMD_ATTR_TIMEOUT_TCP_FIN => v.tcp_fin = nla.u32("timeout_tcp_fin")?,
-                        IPVS_CMD_ATTR_TIMEOUT_UDP => v.udp = nla.u32("timeout_udp")?,
-                        _ => {}
-                    }
-                }
-                t = Some(v);
-                Ok(())
-            },
-        )?;
-        t.ok_or_else(|| Error::Protocol("GET_CONFIG: no reply".into()))
+        self.query(Request::get_config(), parse_config)
     }
 
     /// Sets the connection timeouts (`IPVS_CMD_SET_CONFIG`); a 0 keeps that
     /// timeout as it is.
     pub fn set_timeouts(&self, timeouts: &Timeouts) -> Result<()> {
-        for (field, v) in [
-            ("timeouts.tcp", timeouts.tcp),
-            ("timeouts.tcp_fin", timeouts.tcp_fin),
-            ("timeouts.udp", timeouts.udp),
-        ] {
-            if v > i32::MAX as u32 {
-                return Err(Error::invalid(
-                    field,
-                    format!("{v} s is negative to the kernel"),
-                ));
-            }
-        }
-        self.command(
-            IPVS_CMD_SET_CONFIG,
-            "SET_CONFIG",
-            &[
-                Attr::new(IPVS_CMD_ATTR_TIMEOUT_TCP, Value::U32(timeouts.tcp)),
-                Attr::new(IPVS_CMD_ATTR_TIMEOUT_TCP_FIN, Value::U32(timeouts.tcp_fin)),
-                Attr::new(IPVS_CMD_ATTR_TIMEOUT_UDP, Value::U32(timeouts.udp)),
-            ],
-            Target::Daemon,
-        )
+        self.command(Request::set_config(timeouts)?)
     }
 
     /// Starts a connection sync daemon (`IPVS_CMD_NEW_DAEMON`).
     pub fn start_daemon(&self, daemon: &SyncDaemon) -> Result<()> {
-        daemon.validate()?;
-        self.command(
-            IPVS_CMD_NEW_DAEMON,
-            "NEW_DAEMON",
-            &[Attr::new(
-                IPVS_CMD_ATTR_DAEMON,
-                Value::Nested(daemon.attrs()),
-            )],
-            Target::Daemon,
-        )
+        self.command(Request::start_daemon(daemon)?)
     }
 
-    /// Stops the sync daemon of `role` (`IPVS_CMD_DEL_DAEMON`).
+    /// Stops the sync daemon of `role` (`IPVS_CMD_DEL_DAEMON`);
+    /// [`Error::DaemonNotRunning`] if none runs.
     pub fn stop_daemon(&self, role: SyncRole) -> Result<()> {
-        self.command(
-            IPVS_CMD_DEL_DAEMON,
-            "DEL_DAEMON",
-            &[Attr::new(
-                IPVS_CMD_ATTR_DAEMON,
-                Value::Nested(vec![role.state_attr()]),
-            )],
-            Target::Daemon,
-        )
+        self.command(Request::stop_daemon(role))
     }
 
     /// Lists the running sync daemons (an `IPVS_CMD_GET_DAEMON` dump).
     pub fn daemons(&self) -> Result<Vec<SyncDaemon>> {
         let mut all = Vec::new();
-        self.run(
-            IPVS_CMD_GET_DAEMON,
-            "GET_DAEMON",
-            true,
-            &[],
-            Target::Daemon,
-            &mut |p| {
-                let (_, attrs) = decode(p)?;
-                for nla in attrs {
-                    let nla = nla?;
-                    if nla.kind == IPVS_CMD_ATTR_DAEMON {
-                        all.push(SyncDaemon::parse(nla.value)?);
-                    }
-                }
-                Ok(())
-            },
-        )?;
+        self.run(&Request::dump_daemons(), &mut |p| {
+            all.push(parse_daemon_reply(p)?);
+            Ok(())
+        })?;
         Ok(all)
     }
-}
-
-fn svc_nest(attrs: Vec<Attr>) -> Attr {
-    Attr::new(IPVS_CMD_ATTR_SERVICE, Value::Nested(attrs))
-}
-
-/// Parses a service reply: the `IPVS_CMD_ATTR_SERVICE` nest of the payload.
-pub(crate) fn parse_service_reply(payload: &[u8]) -> Result<ServiceEntry> {
-    let (_, attrs) = decode(payload)?;
-    for nla in attrs {
-        let nla = nla?;
-        if nla.kind == IPVS_CMD_ATTR_SERVICE {
-            return ServiceEntry::parse(nla.value);
-        }
-    }
-    Err(Error::Decode("service reply without a service".into()))
 }

@@ -18,3 +18,10 @@ pub use ipvs::service::{
     ServiceId,
 };
 pub use ipvs::stats::Stats;
+
+#[cfg(any(test, feature = "fuzzing"))]
+#[doc(hidden)]
+pub mod fuzzing;
+
+#[cfg(test)]
+mod golden;

@@ -81,13 +81,13 @@ impl SyncDaemon {
                 format!("{} is above 255", self.sync_id),
             ));
         }
-        if let Some(group) = self.group {
-            if !group.is_multicast() {
-                return Err(Error::invalid(
-                    "daemon.group",
-                    format!("{group} is not multicast"),
-                ));
-            }
+        if let Some(group) = self.group
+            && !group.is_multicast()
+        {
+            return Err(Error::invalid(
+                "daemon.group",
+                format!("{group} is not multicast"),
+            ));
         }
         if self.ttl == Some(0) {
             return Err(Error::invalid("daemon.ttl", "must be 1 to 255"));

@@ -225,13 +225,13 @@ impl Destination {
                 ),
             ));
         }
-        if let Forwarding::Other(v) = self.forwarding {
-            if v > IP_VS_CONN_F_FWD_MASK {
-                return Err(Error::invalid(
-                    "destination.forwarding",
-                    format!("method {v} does not fit the kernel's 3 bits"),
-                ));
-            }
+        if let Forwarding::Other(v) = self.forwarding
+            && v > IP_VS_CONN_F_FWD_MASK
+        {
+            return Err(Error::invalid(
+                "destination.forwarding",
+                format!("method {v} does not fit the kernel's 3 bits"),
+            ));
         }
         let tunnel = matches!(
             self.forwarding,

@@ -5,6 +5,8 @@ pub(crate) mod config;
 pub(crate) mod consts;
 pub(crate) mod daemon;
 pub(crate) mod destination;
+pub(crate) mod reply;
+pub(crate) mod request;
 pub(crate) mod scheduler;
 pub(crate) mod service;
 pub(crate) mod stats;
@@ -48,3 +50,6 @@ pub(crate) fn decode(payload: &[u8]) -> Result<(u8, impl Iterator<Item = Result<
     })?;
     Ok((cmd, walk(attrs, "message")))
 }
+
+#[cfg(test)]
+mod tests;

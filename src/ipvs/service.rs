@@ -422,13 +422,13 @@ impl Service {
     pub fn validate(&self) -> Result<()> {
         self.id.validate()?;
         self.scheduler.validate()?;
-        if let Some(pe) = &self.persistence_engine {
-            if pe.is_empty() || pe.len() > IP_VS_PENAME_MAXLEN || pe.contains('\0') {
-                return Err(Error::invalid(
-                    "service.persistence_engine",
-                    format!("{pe:?} must be 1 to {IP_VS_PENAME_MAXLEN} bytes without NUL"),
-                ));
-            }
+        if let Some(pe) = &self.persistence_engine
+            && (pe.is_empty() || pe.len() > IP_VS_PENAME_MAXLEN || pe.contains('\0'))
+        {
+            return Err(Error::invalid(
+                "service.persistence_engine",
+                format!("{pe:?} must be 1 to {IP_VS_PENAME_MAXLEN} bytes without NUL"),
+            ));
         }
         if self.netmask.family() != self.id.family() {
             return Err(Error::invalid(
@@ -440,13 +440,13 @@ impl Service {
                 ),
             ));
         }
-        if let Netmask::Ipv6(len) = self.netmask {
-            if !(1..=128).contains(&len) {
-                return Err(Error::invalid(
-                    "service.netmask",
-                    format!("IPv6 prefix /{len} is outside 1..=128"),
-                ));
-            }
+        if let Netmask::Ipv6(len) = self.netmask
+            && !(1..=128).contains(&len)
+        {
+            return Err(Error::invalid(
+                "service.netmask",
+                format!("IPv6 prefix /{len} is outside 1..=128"),
+            ));
         }
         if self.timeout > MAX_PERSISTENCE_TIMEOUT {
             return Err(Error::invalid(

@@ -44,25 +44,8 @@ pub(crate) fn resolve(transport: &mut Transport, name: &str) -> Result<Option<Fa
     );
     let mut family = None;
     let result = transport.exchange(&mut request, "CTRL_CMD_GETFAMILY", &mut |msg| {
-        let header = GenlHeader::parse(msg.payload).map_err(Error::decode)?;
-        let body = msg.payload.get(GENL_HDRLEN..).unwrap_or(&[]);
-        let reply = GenlCtrl::parse_with_param(body, header).map_err(Error::decode)?;
-        let mut id = None;
-        let mut version = 0;
-        for nla in reply.nlas {
-            match nla {
-                GenlCtrlAttrs::FamilyId(v) => id = Some(v),
-                GenlCtrlAttrs::Version(v) => version = v,
-                _ => {}
-            }
-        }
-        match id {
-            Some(id) => {
-                family = Some(Family { id, version });
-                Ok(())
-            }
-            None => Err(Error::Protocol("family reply without a family id".into())),
-        }
+        family = Some(parse_family_reply(msg.payload)?);
+        Ok(())
     });
     match result {
         Ok(()) => family
@@ -70,6 +53,26 @@ pub(crate) fn resolve(transport: &mut Transport, name: &str) -> Result<Option<Fa
             .ok_or_else(|| Error::Protocol(format!("no reply describing family {name:?}"))),
         Err(e) if e.errno() == Some(libc::ENOENT) => Ok(None),
         Err(e) => Err(e),
+    }
+}
+
+/// Parses the controller's reply describing a family.
+pub(crate) fn parse_family_reply(payload: &[u8]) -> Result<Family> {
+    let header = GenlHeader::parse(payload).map_err(Error::decode)?;
+    let body = payload.get(GENL_HDRLEN..).unwrap_or(&[]);
+    let reply = GenlCtrl::parse_with_param(body, header).map_err(Error::decode)?;
+    let mut id = None;
+    let mut version = 0;
+    for nla in reply.nlas {
+        match nla {
+            GenlCtrlAttrs::FamilyId(v) => id = Some(v),
+            GenlCtrlAttrs::Version(v) => version = v,
+            _ => {}
+        }
+    }
+    match id {
+        Some(id) => Ok(Family { id, version }),
+        None => Err(Error::Protocol("family reply without a family id".into())),
     }
 }
 
@@ -81,7 +84,7 @@ mod tests {
     // and a made-up family is "not found", not an error.
     #[test]
     fn resolves_nlctrl_and_misses_unknown() {
-        let mut t = Transport::open(netlink_sys::protocols::NETLINK_GENERIC as isize).unwrap();
+        let mut t = Transport::open(netlink_sys::protocols::NETLINK_GENERIC).unwrap();
         let ctrl = resolve(&mut t, "nlctrl").unwrap().unwrap();
         assert_eq!(ctrl.id, GENL_ID_CTRL);
         assert!(resolve(&mut t, "NO_SUCH_FAM").unwrap().is_none());

@@ -183,22 +183,22 @@ impl Message<'_> {
     fn failed(&self, code: i32, tlv_start: usize) -> Control {
         let mut message = None;
         let mut offset = None;
-        if self.flags & NLM_F_ACK_TLVS != 0 {
-            if let Some(tlvs) = self.payload.get(tlv_start..) {
-                for nla in NlasIterator::new(tlvs).flatten() {
-                    match nla.kind() {
-                        NLMSGERR_ATTR_MSG => {
-                            let raw = nla.value();
-                            let end = raw.iter().position(|&b| b == 0).unwrap_or(raw.len());
-                            message = Some(String::from_utf8_lossy(&raw[..end]).into_owned());
-                        }
-                        NLMSGERR_ATTR_OFFS => {
-                            if let Ok(v) = <[u8; 4]>::try_from(nla.value()) {
-                                offset = Some(u32::from_ne_bytes(v));
-                            }
-                        }
-                        _ => {}
+        if self.flags & NLM_F_ACK_TLVS != 0
+            && let Some(tlvs) = self.payload.get(tlv_start..)
+        {
+            for nla in NlasIterator::new(tlvs).flatten() {
+                match nla.kind() {
+                    NLMSGERR_ATTR_MSG => {
+                        let raw = nla.value();
+                        let end = raw.iter().position(|&b| b == 0).unwrap_or(raw.len());
+                        message = Some(String::from_utf8_lossy(&raw[..end]).into_owned());
                     }
+                    NLMSGERR_ATTR_OFFS => {
+                        if let Ok(v) = <[u8; 4]>::try_from(nla.value()) {
+                            offset = Some(u32::from_ne_bytes(v));
+                        }
+                    }
+                    _ => {}
                 }
             }
         }

@@ -131,9 +131,9 @@ impl Transport {
     ) -> Result<()> {
         let seq = self.next_seq();
         message::set_sequence(request, seq, self.port);
-        let dump = request.get(6..8).map_or(false, |f| {
-            u16::from_ne_bytes([f[0], f[1]]) & NLM_F_DUMP == NLM_F_DUMP
-        });
+        let dump = request
+            .get(6..8)
+            .is_some_and(|f| u16::from_ne_bytes([f[0], f[1]]) & NLM_F_DUMP == NLM_F_DUMP);
         self.send(request)?;
         let port = self.port;
         // A data callback error must not leave the rest of the replies in the
@@ -153,10 +153,10 @@ impl Transport {
                 }
                 match msg.control()? {
                     Control::Data => {
-                        if deferred.is_none() {
-                            if let Err(e) = on_data(&msg) {
-                                deferred = Some(e);
-                            }
+                        if deferred.is_none()
+                            && let Err(e) = on_data(&msg)
+                        {
+                            deferred = Some(e);
                         }
                     }
                     Control::Noop => {}
@@ -189,7 +189,7 @@ mod tests {
     // it and the wait must end in a timeout, not hang.
     #[test]
     fn silent_kernel_is_a_timeout() {
-        let mut t = Transport::open(netlink_sys::protocols::NETLINK_GENERIC as isize).unwrap();
+        let mut t = Transport::open(netlink_sys::protocols::NETLINK_GENERIC).unwrap();
         t.set_timeout(Duration::from_millis(200));
         let none: &[netlink_packet_core::DefaultNla] = &[];
         let mut req = message::build_message(NLMSG_NOOP, NLM_F_REQUEST, &[], &none);

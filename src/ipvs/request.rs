@@ -1,0 +1,227 @@
+//! Every IPVS request as a value: command, attributes, and what its errors
+//! mean. The handle sends them; tests compare their bytes with ipvsadm's.
+
+use std::net::SocketAddr;
+
+use netlink_packet_core::{NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST};
+
+use super::config::Timeouts;
+use super::consts::*;
+use super::daemon::{SyncDaemon, SyncRole};
+use super::destination::Destination;
+use super::encode;
+use super::service::{Service, ServiceId};
+use crate::error::{Error, Result, Target};
+use crate::netlink::attr::{Attr, Value};
+
+/// One request to the IPVS family, validated and ready to encode.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Request {
+    pub(crate) cmd: u8,
+    /// The kernel's name for the command, for error reports.
+    pub(crate) name: &'static str,
+    /// A dump (answered by many messages and `NLMSG_DONE`) or a single
+    /// request (answered by an acknowledgement, after a reply if any).
+    pub(crate) dump: bool,
+    /// What `ESRCH` and `ENOENT` mean for it.
+    pub(crate) target: Target,
+    pub(crate) attrs: Vec<Attr>,
+}
+
+fn svc_nest(attrs: Vec<Attr>) -> Attr {
+    Attr::new(IPVS_CMD_ATTR_SERVICE, Value::Nested(attrs))
+}
+
+fn dest_nest(attrs: Vec<Attr>) -> Attr {
+    Attr::new(IPVS_CMD_ATTR_DEST, Value::Nested(attrs))
+}
+
+impl Request {
+    fn new(cmd: u8, name: &'static str, target: Target, attrs: Vec<Attr>) -> Self {
+        Request {
+            cmd,
+            name,
+            dump: false,
+            target,
+            attrs,
+        }
+    }
+
+    fn dump(mut self) -> Self {
+        self.dump = true;
+        self
+    }
+
+    /// The netlink flags: a dump, or a request that wants its ACK.
+    pub(crate) fn flags(&self) -> u16 {
+        NLM_F_REQUEST | if self.dump { NLM_F_DUMP } else { NLM_F_ACK }
+    }
+
+    /// The message bytes for family id `family` (sequence and port 0).
+    pub(crate) fn encode(&self, family: u16) -> Vec<u8> {
+        encode(family, self.cmd, self.flags(), &self.attrs)
+    }
+
+    pub(crate) fn get_info() -> Self {
+        Request::new(IPVS_CMD_GET_INFO, "GET_INFO", Target::Other, vec![])
+    }
+
+    pub(crate) fn add_service(service: &Service) -> Result<Self> {
+        service.validate()?;
+        let attrs = vec![svc_nest(service.attrs())];
+        Ok(Request::new(
+            IPVS_CMD_NEW_SERVICE,
+            "NEW_SERVICE",
+            Target::ServiceConfig,
+            attrs,
+        ))
+    }
+
+    pub(crate) fn update_service(service: &Service) -> Result<Self> {
+        service.validate()?;
+        let attrs = vec![svc_nest(service.attrs())];
+        Ok(Request::new(
+            IPVS_CMD_SET_SERVICE,
+            "SET_SERVICE",
+            Target::ServiceConfig,
+            attrs,
+        ))
+    }
+
+    pub(crate) fn delete_service(id: &ServiceId) -> Result<Self> {
+        id.validate()?;
+        let attrs = vec![svc_nest(id.attrs())];
+        Ok(Request::new(
+            IPVS_CMD_DEL_SERVICE,
+            "DEL_SERVICE",
+            Target::Service,
+            attrs,
+        ))
+    }
+
+    pub(crate) fn get_service(id: &ServiceId) -> Result<Self> {
+        id.validate()?;
+        let attrs = vec![svc_nest(id.attrs())];
+        Ok(Request::new(
+            IPVS_CMD_GET_SERVICE,
+            "GET_SERVICE",
+            Target::Service,
+            attrs,
+        ))
+    }
+
+    pub(crate) fn dump_services() -> Self {
+        Request::new(IPVS_CMD_GET_SERVICE, "GET_SERVICE", Target::Service, vec![]).dump()
+    }
+
+    pub(crate) fn add_destination(service: &ServiceId, dest: &Destination) -> Result<Self> {
+        Self::full_dest(IPVS_CMD_NEW_DEST, "NEW_DEST", service, dest)
+    }
+
+    pub(crate) fn update_destination(service: &ServiceId, dest: &Destination) -> Result<Self> {
+        Self::full_dest(IPVS_CMD_SET_DEST, "SET_DEST", service, dest)
+    }
+
+    fn full_dest(
+        cmd: u8,
+        name: &'static str,
+        service: &ServiceId,
+        dest: &Destination,
+    ) -> Result<Self> {
+        service.validate()?;
+        dest.validate(service.family())?;
+        let attrs = vec![svc_nest(service.attrs()), dest_nest(dest.attrs())];
+        Ok(Request::new(cmd, name, Target::Destination, attrs))
+    }
+
+    pub(crate) fn delete_destination(service: &ServiceId, addr: SocketAddr) -> Result<Self> {
+        service.validate()?;
+        let attrs = vec![
+            svc_nest(service.attrs()),
+            dest_nest(Destination::new(addr).id_attrs()),
+        ];
+        Ok(Request::new(
+            IPVS_CMD_DEL_DEST,
+            "DEL_DEST",
+            Target::Destination,
+            attrs,
+        ))
+    }
+
+    pub(crate) fn dump_destinations(service: &ServiceId) -> Result<Self> {
+        service.validate()?;
+        let attrs = vec![svc_nest(service.attrs())];
+        Ok(Request::new(IPVS_CMD_GET_DEST, "GET_DEST", Target::Destination, attrs).dump())
+    }
+
+    pub(crate) fn flush() -> Self {
+        Request::new(IPVS_CMD_FLUSH, "FLUSH", Target::Other, vec![])
+    }
+
+    pub(crate) fn zero(service: Option<&ServiceId>) -> Result<Self> {
+        let attrs = match service {
+            Some(id) => {
+                id.validate()?;
+                vec![svc_nest(id.attrs())]
+            }
+            None => vec![],
+        };
+        Ok(Request::new(IPVS_CMD_ZERO, "ZERO", Target::Service, attrs))
+    }
+
+    pub(crate) fn get_config() -> Self {
+        Request::new(IPVS_CMD_GET_CONFIG, "GET_CONFIG", Target::Other, vec![])
+    }
+
+    pub(crate) fn set_config(t: &Timeouts) -> Result<Self> {
+        for (field, v) in [
+            ("timeouts.tcp", t.tcp),
+            ("timeouts.tcp_fin", t.tcp_fin),
+            ("timeouts.udp", t.udp),
+        ] {
+            if v > i32::MAX as u32 {
+                return Err(Error::invalid(
+                    field,
+                    format!("{v} s is negative to the kernel"),
+                ));
+            }
+        }
+        let attrs = vec![
+            Attr::new(IPVS_CMD_ATTR_TIMEOUT_TCP, Value::U32(t.tcp)),
+            Attr::new(IPVS_CMD_ATTR_TIMEOUT_TCP_FIN, Value::U32(t.tcp_fin)),
+            Attr::new(IPVS_CMD_ATTR_TIMEOUT_UDP, Value::U32(t.udp)),
+        ];
+        Ok(Request::new(
+            IPVS_CMD_SET_CONFIG,
+            "SET_CONFIG",
+            Target::Other,
+            attrs,
+        ))
+    }
+
+    pub(crate) fn start_daemon(daemon: &SyncDaemon) -> Result<Self> {
+        daemon.validate()?;
+        let attrs = vec![Attr::new(
+            IPVS_CMD_ATTR_DAEMON,
+            Value::Nested(daemon.attrs()),
+        )];
+        Ok(Request::new(
+            IPVS_CMD_NEW_DAEMON,
+            "NEW_DAEMON",
+            Target::Daemon,
+            attrs,
+        ))
+    }
+
+    pub(crate) fn stop_daemon(role: SyncRole) -> Self {
+        let attrs = vec![Attr::new(
+            IPVS_CMD_ATTR_DAEMON,
+            Value::Nested(vec![role.state_attr()]),
+        )];
+        Request::new(IPVS_CMD_DEL_DAEMON, "DEL_DAEMON", Target::Daemon, attrs)
+    }
+
+    pub(crate) fn dump_daemons() -> Self {
+        Request::new(IPVS_CMD_GET_DAEMON, "GET_DAEMON", Target::Daemon, vec![]).dump()
+    }
+}
