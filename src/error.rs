@@ -75,6 +75,20 @@ pub enum Error {
     /// available in this kernel (`ENOENT` on a service request).
     #[error("scheduler or persistence engine not available: {0}")]
     SchedulerUnavailable(KernelError),
+    /// No such network interface (`ENODEV` on a link or address request).
+    #[error("no such link: {0}")]
+    LinkNotFound(KernelError),
+    /// A link exists under the name but is not of the kind asked for (for
+    /// example a `veth` where a `dummy` was wanted); nothing was changed.
+    #[error("link {name:?} is of kind {kind:?}, not {wanted:?}")]
+    WrongLinkKind {
+        /// The link's name.
+        name: String,
+        /// Its kind (`IFLA_INFO_KIND`), empty for a link without one.
+        kind: String,
+        /// The kind that was asked for.
+        wanted: &'static str,
+    },
     /// The address family is not supported (`EAFNOSUPPORT`), e.g. IPv6
     /// when the kernel's IPVS was built without it.
     #[error("address family not supported: {0}")]
@@ -127,6 +141,7 @@ impl Error {
             | Error::OutOfRange(k)
             | Error::SchedulerUnavailable(k)
             | Error::FamilyNotSupported(k)
+            | Error::LinkNotFound(k)
             | Error::Kernel(k) => Some(k),
             _ => None,
         }
@@ -189,6 +204,7 @@ impl Error {
             (libc::ESRCH, Target::Daemon) => Error::DaemonNotRunning(k),
             (libc::ENOENT, Target::Destination) => Error::DestinationNotFound(k),
             (libc::ENOENT, Target::ServiceConfig) => Error::SchedulerUnavailable(k),
+            (libc::ENODEV, Target::Link) => Error::LinkNotFound(k),
             (errno, _) => Self::by_errno(errno, k),
         }
     }
@@ -217,6 +233,8 @@ pub(crate) enum Target {
     Destination,
     /// A sync daemon request: `ESRCH` no such daemon.
     Daemon,
+    /// An rtnetlink link or address request: `ENODEV` no such link.
+    Link,
     /// Anything else: by errno alone.
     Other,
 }

@@ -1,11 +1,13 @@
 mod error;
 mod handle;
 mod ipvs;
+mod link;
 mod netlink;
 mod netns;
 
 pub use error::{Error, KernelError, Result};
 pub use handle::Ipvs;
+pub use link::{Address, Link, Links};
 pub use ipvs::RawAttribute;
 pub use ipvs::config::{Info, Timeouts, Version};
 pub use ipvs::daemon::{SyncDaemon, SyncRole};
