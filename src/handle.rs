@@ -37,7 +37,7 @@ const NETLINK_GENERIC: isize = netlink_sys::protocols::NETLINK_GENERIC;
 /// [`Error::Timeout`], never a hang.
 #[derive(Debug)]
 pub struct Ipvs {
-    family: u16,
+    pub(crate) family: u16,
     transport: Mutex<Transport>,
 }
 
@@ -86,12 +86,13 @@ impl Ipvs {
         self.lock().timeout()
     }
 
-    /// Sets the time the kernel may stay silent while a reply is awaited.
-    pub fn set_timeout(&self, timeout: Duration) {
-        self.lock().set_timeout(timeout);
+    /// Sets the time the kernel may stay silent while a reply is awaited
+    /// (at least a microsecond; the socket's `SO_RCVTIMEO`).
+    pub fn set_timeout(&self, timeout: Duration) -> Result<()> {
+        self.lock().set_timeout(timeout)
     }
 
-    fn lock(&self) -> MutexGuard<'_, Transport> {
+    pub(crate) fn lock(&self) -> MutexGuard<'_, Transport> {
         // A panic in another thread cannot leave the transport inconsistent:
         // stale replies are dropped by sequence number.
         self.transport.lock().unwrap_or_else(|e| e.into_inner())

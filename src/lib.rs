@@ -74,6 +74,7 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+mod batch;
 mod error;
 mod handle;
 mod ipvs;
@@ -81,6 +82,7 @@ mod link;
 mod netlink;
 mod netns;
 
+pub use batch::{Batch, BatchReport, Op};
 pub use error::{Error, KernelError, Result};
 pub use handle::Ipvs;
 pub use ipvs::RawAttribute;

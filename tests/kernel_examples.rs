@@ -6,13 +6,22 @@ mod common;
 use std::path::PathBuf;
 
 use common::*;
-use lvs::*;
 
 /// The path of a built example (scripts/test builds them first).
 pub fn example(name: &str) -> PathBuf {
     let exe = std::env::current_exe().unwrap();
-    let path = exe.parent().unwrap().parent().unwrap().join("examples").join(name);
-    assert!(path.exists(), "{} is not built: run `cargo build --examples`", path.display());
+    let path = exe
+        .parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .join("examples")
+        .join(name);
+    assert!(
+        path.exists(),
+        "{} is not built: run `cargo build --examples`",
+        path.display()
+    );
     path
 }
 
@@ -51,8 +60,16 @@ fn list_prints_what_ipvsadm_lists() {
 #[ignore = "needs a kernel with IPVS: run scripts/test (UML guest)"]
 fn verb_examples_add_list_and_flush() {
     let ns = TestNetns::new();
-    run_example(&ns, "add_service", &["--scheduler", "rr", "tcp", "10.96.0.10:8080"]);
-    run_example(&ns, "add_service", &["--persistent", "10800", "udp", "[fd00::10]:53"]);
+    run_example(
+        &ns,
+        "add_service",
+        &["--scheduler", "rr", "tcp", "10.96.0.10:8080"],
+    );
+    run_example(
+        &ns,
+        "add_service",
+        &["--persistent", "10800", "udp", "[fd00::10]:53"],
+    );
     run_example(&ns, "add_service", &["fwmark", "7", "--ipv6"]);
     for pod in ["10.244.1.5:80", "10.244.2.7:80"] {
         run_example(&ns, "add_destination", &["tcp", "10.96.0.10:8080", pod]);
@@ -60,7 +77,15 @@ fn verb_examples_add_list_and_flush() {
     run_example(
         &ns,
         "add_destination",
-        &["--method", "route", "--weight", "5", "udp", "[fd00::10]:53", "[fd00::20]:53"],
+        &[
+            "--method",
+            "route",
+            "--weight",
+            "5",
+            "udp",
+            "[fd00::10]:53",
+            "[fd00::20]:53",
+        ],
     );
     assert_eq!(
         ns.exec("ipvsadm", &["-Sn"]),

@@ -59,7 +59,12 @@ impl Request {
 
     /// The message bytes for family id `family` (sequence and port 0).
     pub(crate) fn encode(&self, family: u16) -> Vec<u8> {
-        encode(family, self.cmd, self.flags(), &self.attrs)
+        self.encode_with_flags(family, self.flags())
+    }
+
+    /// The message bytes with other netlink flags.
+    pub(crate) fn encode_with_flags(&self, family: u16, flags: u16) -> Vec<u8> {
+        encode(family, self.cmd, flags, &self.attrs)
     }
 
     pub(crate) fn get_info() -> Self {

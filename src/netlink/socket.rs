@@ -1,12 +1,12 @@
 //! The transport: one netlink socket, one request at a time, each reply
 //! matched to its request.
 
-use std::os::fd::AsFd;
 use std::time::Duration;
 
 use netlink_packet_core::NLM_F_DUMP;
 use netlink_sys::{Socket, SocketAddr};
-use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+use nix::sys::socket::{setsockopt, sockopt::ReceiveTimeout};
+use nix::sys::time::TimeVal;
 
 use super::message::{self, Control, Message, Messages, NLM_F_DUMP_INTR};
 use crate::error::{Error, Result};
@@ -48,21 +48,33 @@ impl Transport {
         let _ = socket.set_ext_ack(true);
         let _ = socket.set_cap_ack(true);
         socket.set_rx_buf_sz(SOCKET_RECV_BUFFER)?;
-        Ok(Transport {
+        let mut transport = Transport {
             socket,
             port: local.port_number(),
             seq: 0,
             buf: Vec::with_capacity(RECV_SIZE),
             timeout: DEFAULT_TIMEOUT,
-        })
+        };
+        transport.apply_timeout()?;
+        Ok(transport)
+    }
+
+    /// Puts the timeout on the socket (`SO_RCVTIMEO`), so that each receive
+    /// is one system call that ends by itself when the kernel stays silent.
+    fn apply_timeout(&mut self) -> Result<()> {
+        // SO_RCVTIMEO of zero means "wait for ever": never send that.
+        let micros = self.timeout.as_micros().clamp(1, i64::MAX as u128) as i64;
+        let tv = TimeVal::new(micros / 1_000_000, micros % 1_000_000);
+        setsockopt(&self.socket, ReceiveTimeout, &tv).map_err(|e| Error::Io(e.into()))
     }
 
     pub(crate) fn timeout(&self) -> Duration {
         self.timeout
     }
 
-    pub(crate) fn set_timeout(&mut self, timeout: Duration) {
+    pub(crate) fn set_timeout(&mut self, timeout: Duration) -> Result<()> {
         self.timeout = timeout;
+        self.apply_timeout()
     }
 
     /// The next sequence number (never 0, which the kernel uses for
@@ -90,14 +102,6 @@ impl Transport {
     /// Waits (at most the timeout) for the next datagram and returns it.
     pub(crate) fn recv(&mut self) -> Result<&[u8]> {
         loop {
-            let mut fds = [PollFd::new(self.socket.as_fd(), PollFlags::POLLIN)];
-            let wait = PollTimeout::try_from(self.timeout).unwrap_or(PollTimeout::MAX);
-            match poll(&mut fds, wait) {
-                Ok(0) => return Err(Error::Timeout(self.timeout)),
-                Ok(_) => {}
-                Err(nix::errno::Errno::EINTR) => continue,
-                Err(e) => return Err(Error::Io(e.into())),
-            }
             self.buf.clear();
             self.buf.reserve(RECV_SIZE);
             match self.socket.recv(&mut self.buf, libc::MSG_TRUNC) {
@@ -109,8 +113,77 @@ impl Transport {
                 }
                 Ok(_) => return Ok(&self.buf),
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                    return Err(Error::Timeout(self.timeout));
+                }
                 Err(e) => return Err(Error::Io(e)),
+            }
+        }
+    }
+
+    /// A block of `n` consecutive sequence numbers, none of them 0.
+    pub(crate) fn next_seqs(&mut self, n: u32) -> u32 {
+        if self.seq.checked_add(n).is_none() {
+            self.seq = 0;
+        }
+        let first = self.seq + 1;
+        self.seq += n;
+        first
+    }
+
+    /// Sends several requests in one datagram and waits until the kernel
+    /// has processed all of them.
+    ///
+    /// `datagram` holds the messages back to back, message `i` starting at
+    /// `offsets[i]`; their sequence and port numbers are set here. Only the
+    /// last may ask for an acknowledgement (the caller builds them so): the
+    /// kernel processes a datagram's messages in order and answers one
+    /// without `NLM_F_ACK` only when it fails, so when the last one is
+    /// answered, every failure before it has been reported. `on_error(i,
+    /// error)` is called for each failed message; the error is
+    /// [`Error::Kernel`].
+    pub(crate) fn exchange_window(
+        &mut self,
+        datagram: &mut [u8],
+        offsets: &[usize],
+        on_error: &mut dyn FnMut(usize, Error),
+    ) -> Result<()> {
+        if offsets.is_empty() {
+            return Ok(());
+        }
+        let first = self.next_seqs(offsets.len() as u32);
+        for (i, &offset) in offsets.iter().enumerate() {
+            message::set_sequence(&mut datagram[offset..], first + i as u32, self.port);
+        }
+        let last = first + (offsets.len() as u32 - 1);
+        self.send(datagram)?;
+        let port = self.port;
+        loop {
+            let datagram = self.recv()?;
+            let mut done = false;
+            for msg in Messages::new(datagram) {
+                let msg = msg?;
+                if msg.port != port || msg.seq < first || msg.seq > last {
+                    continue;
+                }
+                let index = (msg.seq - first) as usize;
+                match msg.control()? {
+                    Control::Failed {
+                        errno,
+                        message: text,
+                        offset,
+                    } => on_error(index, message::kernel_error("", errno, text, offset)),
+                    Control::Overrun => {
+                        return Err(Error::Protocol("batch: netlink overrun".into()));
+                    }
+                    Control::Ack | Control::Done | Control::Noop | Control::Data => {}
+                }
+                if msg.seq == last && msg.message_type == netlink_packet_core::NLMSG_ERROR {
+                    done = true;
+                }
+            }
+            if done {
+                return Ok(());
             }
         }
     }
@@ -190,7 +263,7 @@ mod tests {
     #[test]
     fn silent_kernel_is_a_timeout() {
         let mut t = Transport::open(netlink_sys::protocols::NETLINK_GENERIC).unwrap();
-        t.set_timeout(Duration::from_millis(200));
+        t.set_timeout(Duration::from_millis(200)).unwrap();
         let none: &[netlink_packet_core::DefaultNla] = &[];
         let mut req = message::build_message(NLMSG_NOOP, NLM_F_REQUEST, &[], &none);
         let err = t.exchange(&mut req, "NOOP", &mut |_| Ok(())).unwrap_err();

@@ -1,0 +1,146 @@
+//! Batched writes against the kernel: every operation's verdict comes back
+//! against that operation, for 1 operation and for 100,000.
+
+mod common;
+
+use std::collections::HashSet;
+use std::net::{Ipv4Addr, SocketAddr};
+
+use common::*;
+use lvs::*;
+
+fn sa(s: &str) -> SocketAddr {
+    s.parse().unwrap()
+}
+
+fn svc_id(i: u32) -> ServiceId {
+    ServiceId::tcp(SocketAddr::new(Ipv4Addr::from(0x0a40_0000 + i).into(), 80))
+}
+
+fn dest(i: u32, j: u32) -> Destination {
+    Destination::new(SocketAddr::new(Ipv4Addr::from(0x0b00_0000 + i * 4 + j).into(), 8080))
+}
+
+#[test]
+#[ignore = "needs a kernel with IPVS: run scripts/test (UML guest)"]
+fn a_batch_of_one() {
+    let ns = TestNetns::new();
+    let ipvs = ns.ipvs();
+    let mut batch = Batch::new();
+    batch.add_service(&Service::new(svc_id(1))).unwrap();
+    let report = ipvs.apply_batch(&batch).unwrap();
+    assert!(report.is_ok());
+    assert_eq!(report.succeeded(), 1);
+    assert_eq!(ipvs.services().unwrap().len(), 1);
+    // The same batch again fails, reported against its one operation.
+    let report = ipvs.apply_batch(&batch).unwrap();
+    let failures: Vec<_> = report.failures().collect();
+    assert_eq!(failures.len(), 1);
+    assert_eq!(failures[0].0, 0);
+    assert_eq!(failures[0].1, &Op::AddService(svc_id(1)));
+    assert!(matches!(failures[0].2, Error::AlreadyExists(k) if k.request == "NEW_SERVICE"));
+    // An empty batch does nothing.
+    assert!(ipvs.apply_batch(&Batch::new()).unwrap().is_ok());
+}
+
+#[test]
+#[ignore = "needs a kernel with IPVS: run scripts/test (UML guest)"]
+fn failures_are_reported_against_their_operations_and_the_rest_applies() {
+    let ns = TestNetns::new();
+    let ipvs = ns.ipvs();
+    let a = ServiceId::tcp(sa("10.0.0.1:80"));
+    let b = ServiceId::udp(sa("[2001:db8::1]:53"));
+    let missing = ServiceId::tcp(sa("10.0.0.9:80"));
+    let mut batch = Batch::new();
+    batch.add_service(&Service::new(a)).unwrap(); // 0 ok
+    batch.add_service(&Service::new(a)).unwrap(); // 1 EEXIST
+    batch.add_destination(&missing, &Destination::new(sa("10.0.1.1:80"))).unwrap(); // 2 ESRCH
+    batch.add_service(&Service::new(b).with_scheduler(Scheduler::from("nosuch"))).unwrap(); // 3 ENOENT
+    batch.add_service(&Service::new(b)).unwrap(); // 4 ok
+    batch.add_destination(&a, &Destination::new(sa("10.0.1.1:80"))).unwrap(); // 5 ok
+    batch.delete_destination(&a, sa("10.0.1.2:80")).unwrap(); // 6 ENOENT
+    batch.add_destination(&a, &Destination::new(sa("224.0.0.1:80"))).unwrap(); // 7 EINVAL
+    batch.update_destination(&a, &Destination::new(sa("10.0.1.1:80")).with_weight(7)).unwrap(); // 8 ok
+    batch.delete_service(&missing).unwrap(); // 9 ESRCH
+    batch.add_destination(&b, &Destination::new(sa("[2001:db8::2]:53"))).unwrap(); // 10 ok, last
+    // Refused at queueing time, so not in the batch:
+    assert!(batch.add_destination(&a, &Destination::new(sa("10.0.1.3:80")).with_thresholds(1, 2)).is_err());
+    assert_eq!(batch.len(), 11);
+
+    let report = ipvs.apply_batch(&batch).unwrap();
+    let failed: Vec<(usize, String)> = report
+        .failures()
+        .map(|(i, _, e)| (i, format!("{e:?}").split('(').next().unwrap().to_string()))
+        .collect();
+    assert_eq!(
+        failed,
+        vec![
+            (1, "AlreadyExists".into()),
+            (2, "ServiceNotFound".into()),
+            (3, "SchedulerUnavailable".into()),
+            (6, "DestinationNotFound".into()),
+            (7, "InvalidArgument".into()),
+            (9, "ServiceNotFound".into()),
+        ]
+    );
+    assert_eq!(report.succeeded(), 5);
+    // What succeeded is in the kernel.
+    assert_eq!(ipvs.services().unwrap().len(), 2);
+    let dests = ipvs.destinations(&a).unwrap();
+    assert_eq!(dests.len(), 1);
+    assert_eq!(dests[0].destination.weight, 7);
+    assert_eq!(ipvs.destinations(&b).unwrap().len(), 1);
+
+    // A failing last operation still ends its window (its error is the ack).
+    let mut tail = Batch::new();
+    tail.add_service(&Service::new(ServiceId::fwmark(5))).unwrap();
+    tail.add_service(&Service::new(a)).unwrap();
+    let report = ipvs.apply_batch(&tail).unwrap();
+    assert_eq!(report.failures().map(|(i, _, _)| i).collect::<Vec<_>>(), vec![1]);
+}
+
+#[test]
+#[ignore = "needs a kernel with IPVS: run scripts/test (UML guest)"]
+fn a_hundred_thousand_operations_succeeding_and_failing() {
+    let ns = TestNetns::new();
+    let ipvs = ns.ipvs();
+    // 20,000 services x 4 destinations = 100,000 operations.
+    let mut batch = Batch::new();
+    for i in 0..20_000 {
+        batch.add_service(&Service::new(svc_id(i)).with_scheduler(Scheduler::RoundRobin)).unwrap();
+        for j in 0..4 {
+            batch.add_destination(&svc_id(i), &dest(i, j)).unwrap();
+        }
+    }
+    assert_eq!(batch.len(), 100_000);
+    let report = ipvs.apply_batch(&batch).unwrap();
+    assert!(report.is_ok(), "{:?}", report.failures().next());
+    let mut seen = HashSet::new();
+    ipvs.for_each_service(|e| {
+        seen.insert(e.service.id);
+        Ok(())
+    })
+    .unwrap();
+    assert_eq!(seen.len(), 20_000);
+    assert_eq!(ipvs.destinations(&svc_id(19_999)).unwrap().len(), 4);
+
+    // The same 100,000 again: every one fails, and every failure is
+    // reported (no ENOBUFS, none lost), each against its operation.
+    let report = ipvs.apply_batch(&batch).unwrap();
+    assert_eq!(report.succeeded(), 0);
+    let mut n = 0;
+    for (i, op, e) in report.failures() {
+        assert_eq!(op, &batch.ops()[i]);
+        assert!(matches!(e, Error::AlreadyExists(_)), "{i}: {e:?}");
+        n += 1;
+    }
+    assert_eq!(n, 100_000);
+
+    // Delete them all in one batch.
+    let mut delete = Batch::new();
+    for i in 0..20_000 {
+        delete.delete_service(&svc_id(i)).unwrap();
+    }
+    assert!(ipvs.apply_batch(&delete).unwrap().is_ok());
+    assert!(ipvs.services().unwrap().is_empty());
+}
