@@ -79,7 +79,10 @@ impl Batch {
 
     /// Queues changing a service (see [`Ipvs::update_service`]).
     pub fn update_service(&mut self, service: &Service) -> Result<&mut Self> {
-        Ok(self.push(Request::update_service(service)?, Op::UpdateService(service.id)))
+        Ok(self.push(
+            Request::update_service(service)?,
+            Op::UpdateService(service.id),
+        ))
     }
 
     /// Queues deleting a service and its destinations.
@@ -88,7 +91,11 @@ impl Batch {
     }
 
     /// Queues adding a destination.
-    pub fn add_destination(&mut self, service: &ServiceId, dest: &Destination) -> Result<&mut Self> {
+    pub fn add_destination(
+        &mut self,
+        service: &ServiceId,
+        dest: &Destination,
+    ) -> Result<&mut Self> {
         let request = Request::add_destination(service, dest)?;
         Ok(self.push(request, Op::AddDestination(*service, dest.addr)))
     }
@@ -104,7 +111,11 @@ impl Batch {
     }
 
     /// Queues deleting a destination.
-    pub fn delete_destination(&mut self, service: &ServiceId, addr: SocketAddr) -> Result<&mut Self> {
+    pub fn delete_destination(
+        &mut self,
+        service: &ServiceId,
+        addr: SocketAddr,
+    ) -> Result<&mut Self> {
         let request = Request::delete_destination(service, addr)?;
         Ok(self.push(request, Op::DeleteDestination(*service, addr)))
     }
@@ -153,7 +164,8 @@ impl Batch {
             // that tells the window is done.
             let last = *offsets.last().expect("a window holds at least one message");
             let flags_at = last + 6;
-            bytes[flags_at..flags_at + 2].copy_from_slice(&(NLM_F_REQUEST | NLM_F_ACK).to_ne_bytes());
+            bytes[flags_at..flags_at + 2]
+                .copy_from_slice(&(NLM_F_REQUEST | NLM_F_ACK).to_ne_bytes());
             windows.push(Window {
                 first_op: start,
                 bytes,

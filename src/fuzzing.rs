@@ -11,8 +11,9 @@ use crate::netlink::message::Messages;
 /// Runs every parser of the crate over `datagram` as if the kernel had
 /// sent it: the message walk, control messages with their extended ACK,
 /// and each message's payload as every kind of reply (service,
-/// destination of either family, daemon, info, config, and the generic
-/// netlink controller's family reply). Returns how many parses succeeded.
+/// destination of either family, daemon, info, config, the generic
+/// netlink controller's family reply, and rtnetlink link and address
+/// messages). Returns how many parses succeeded.
 /// It must never panic, whatever the bytes.
 pub fn decode_datagram(datagram: &[u8]) -> usize {
     let mut decoded = 0;
@@ -28,6 +29,8 @@ pub fn decode_datagram(datagram: &[u8]) -> usize {
             parse_info(p).is_ok(),
             parse_config(p).is_ok(),
             parse_family_reply(p).is_ok(),
+            crate::link::parse_link(p).is_ok(),
+            crate::link::parse_address(p).is_ok(),
         ]
         .iter()
         .filter(|ok| **ok)

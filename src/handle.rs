@@ -39,6 +39,18 @@ const NETLINK_GENERIC: isize = netlink_sys::protocols::NETLINK_GENERIC;
 pub struct Ipvs {
     pub(crate) family: u16,
     transport: Mutex<Transport>,
+    /// A second socket in the same namespace, for the destination dumps
+    /// of [`Ipvs::for_each_service_with_destinations`], which run while the
+    /// service dump on the first is still being read.
+    dumper: Mutex<Transport>,
+}
+
+/// Opens the handle's two sockets in the calling thread's namespace.
+fn open_pair() -> Result<(Transport, Transport)> {
+    Ok((
+        Transport::open(NETLINK_GENERIC)?,
+        Transport::open(NETLINK_GENERIC)?,
+    ))
 }
 
 impl Ipvs {
@@ -49,7 +61,7 @@ impl Ipvs {
     /// kernel for [`Ipvs::info`] before returning, so a handle that opened
     /// works.
     pub fn open() -> Result<Self> {
-        Self::from_transport(Transport::open(NETLINK_GENERIC)?)
+        Self::from_transports(open_pair()?)
     }
 
     /// Opens a handle whose socket lives in the network namespace at
@@ -58,23 +70,22 @@ impl Ipvs {
     /// a short-lived helper thread enters the namespace, creates the
     /// socket, and ends.
     pub fn open_in_netns_path(path: impl AsRef<Path>) -> Result<Self> {
-        let transport = netns::in_netns_path(path.as_ref(), || Transport::open(NETLINK_GENERIC))?;
-        Self::from_transport(transport)
+        Self::from_transports(netns::in_netns_path(path.as_ref(), open_pair)?)
     }
 
     /// Like [`Ipvs::open_in_netns_path`], with an open namespace file
     /// descriptor (from `/run/netns/NAME`, `/proc/PID/ns/net`, a pidfd's
     /// namespace, …).
     pub fn open_in_netns_fd(netns: impl AsFd) -> Result<Self> {
-        let transport = netns::in_netns(netns.as_fd(), || Transport::open(NETLINK_GENERIC))?;
-        Self::from_transport(transport)
+        Self::from_transports(netns::in_netns(netns.as_fd(), open_pair)?)
     }
 
-    fn from_transport(mut transport: Transport) -> Result<Self> {
+    fn from_transports((mut transport, dumper): (Transport, Transport)) -> Result<Self> {
         let family = genl::resolve(&mut transport, IPVS_GENL_NAME)?.ok_or(Error::NotSupported)?;
         let ipvs = Ipvs {
             family: family.id,
             transport: Mutex::new(transport),
+            dumper: Mutex::new(dumper),
         };
         // Every IPVS request needs CAP_NET_ADMIN; find out now.
         ipvs.info()?;
@@ -89,20 +100,29 @@ impl Ipvs {
     /// Sets the time the kernel may stay silent while a reply is awaited
     /// (at least a microsecond; the socket's `SO_RCVTIMEO`).
     pub fn set_timeout(&self, timeout: Duration) -> Result<()> {
-        self.lock().set_timeout(timeout)
+        self.lock().set_timeout(timeout)?;
+        lock(&self.dumper).set_timeout(timeout)
     }
 
     pub(crate) fn lock(&self) -> MutexGuard<'_, Transport> {
-        // A panic in another thread cannot leave the transport inconsistent:
-        // stale replies are dropped by sequence number.
-        self.transport.lock().unwrap_or_else(|e| e.into_inner())
+        lock(&self.transport)
     }
 
     /// Sends one request and hands each reply payload to `on_data`.
     fn run(&self, request: &Request, on_data: &mut dyn FnMut(&[u8]) -> Result<()>) -> Result<()> {
+        self.run_locked(self.lock(), request, on_data)
+    }
+
+    /// [`Ipvs::run`] on an already locked main socket.
+    fn run_locked(
+        &self,
+        mut transport: MutexGuard<'_, Transport>,
+        request: &Request,
+        on_data: &mut dyn FnMut(&[u8]) -> Result<()>,
+    ) -> Result<()> {
         let mut bytes = request.encode(self.family);
         let (family, name, target) = (self.family, request.name, request.target);
-        self.lock()
+        transport
             .exchange(&mut bytes, name, &mut |msg| {
                 if msg.message_type != family {
                     return Err(Error::Protocol(format!(
@@ -188,6 +208,53 @@ impl Ipvs {
         })
     }
 
+    /// Streams every service of the namespace with its destinations to `f`,
+    /// reading the table in one pass: the service dump is read a datagram
+    /// at a time, and the destinations of its services are fetched on a
+    /// second socket while it waits, many destination dumps per datagram.
+    /// Memory stays bounded by a few dozen services whatever the size of
+    /// the table. An error from `f` stops the delivery and is returned.
+    ///
+    /// Like the kernel's dumps themselves, this is no atomic snapshot: a
+    /// change made meanwhile by someone else may or may not show.
+    pub fn for_each_service_with_destinations(
+        &self,
+        mut f: impl FnMut(ServiceEntry, Vec<DestinationEntry>) -> Result<()>,
+    ) -> Result<()> {
+        // Lock order: the main socket, then the dump socket.
+        let main = self.lock();
+        let mut dumper = lock(&self.dumper);
+        let window = dumper.dump_window();
+        let mut pending: Vec<ServiceEntry> = Vec::with_capacity(window);
+        let family = self.family;
+        let mut deliver = |pending: &mut Vec<ServiceEntry>| -> Result<()> {
+            let dests = fetch_destinations(&mut dumper, family, pending)?;
+            for (service, dests) in pending.drain(..).zip(dests) {
+                f(service, dests)?;
+            }
+            Ok(())
+        };
+        self.run_locked(main, &Request::dump_services(), &mut |p| {
+            pending.push(parse_service_reply(p)?);
+            if pending.len() >= window {
+                deliver(&mut pending)?;
+            }
+            Ok(())
+        })?;
+        deliver(&mut pending)
+    }
+
+    /// Every service with its destinations, read in one pass (see
+    /// [`Ipvs::for_each_service_with_destinations`]).
+    pub fn services_with_destinations(&self) -> Result<Vec<(ServiceEntry, Vec<DestinationEntry>)>> {
+        let mut all = Vec::new();
+        self.for_each_service_with_destinations(|s, d| {
+            all.push((s, d));
+            Ok(())
+        })?;
+        Ok(all)
+    }
+
     /// Adds a destination to a service (`IPVS_CMD_NEW_DEST`).
     pub fn add_destination(&self, service: &ServiceId, destination: &Destination) -> Result<()> {
         self.command(Request::add_destination(service, destination)?)
@@ -269,4 +336,59 @@ impl Ipvs {
         })?;
         Ok(all)
     }
+}
+
+fn lock(transport: &Mutex<Transport>) -> MutexGuard<'_, Transport> {
+    // A panic in another thread cannot leave a transport inconsistent:
+    // stale replies are dropped by sequence number.
+    transport.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The destinations of each of `services`, by pipelined `GET_DEST` dumps.
+fn fetch_destinations(
+    dumper: &mut Transport,
+    family: u16,
+    services: &[ServiceEntry],
+) -> Result<Vec<Vec<DestinationEntry>>> {
+    let mut out: Vec<Vec<DestinationEntry>> = vec![Vec::new(); services.len()];
+    let mut todo: Vec<usize> = (0..services.len()).collect();
+    while !todo.is_empty() {
+        let mut bytes = Vec::new();
+        let mut offsets = Vec::with_capacity(todo.len());
+        for &i in &todo {
+            offsets.push(bytes.len());
+            bytes.extend_from_slice(
+                &Request::dump_destinations(&services[i].service.id)?.encode(family),
+            );
+        }
+        let retry = dumper.exchange_dumps(&mut bytes, &offsets, "GET_DEST", &mut |k, msg| {
+            if msg.message_type != family {
+                return Err(Error::Protocol(format!(
+                    "GET_DEST: reply of message type {} (expected {family})",
+                    msg.message_type
+                )));
+            }
+            let i = todo[k];
+            out[i].push(parse_dest_reply(
+                msg.payload,
+                services[i].service.id.family(),
+            )?);
+            Ok(())
+        })?;
+        let busy: Vec<usize> = todo
+            .iter()
+            .zip(&retry)
+            .filter(|(_, r)| **r)
+            .map(|(i, _)| *i)
+            .collect();
+        if busy.len() == todo.len() {
+            // The first dump of a datagram is never refused unless a dump
+            // of an earlier, failed exchange still runs on this socket.
+            return Err(Error::Protocol(
+                "GET_DEST: the kernel refused every dump (EBUSY)".into(),
+            ));
+        }
+        todo = busy;
+    }
+    Ok(out)
 }

@@ -18,7 +18,10 @@ fn svc_id(i: u32) -> ServiceId {
 }
 
 fn dest(i: u32, j: u32) -> Destination {
-    Destination::new(SocketAddr::new(Ipv4Addr::from(0x0b00_0000 + i * 4 + j).into(), 8080))
+    Destination::new(SocketAddr::new(
+        Ipv4Addr::from(0x0b00_0000 + i * 4 + j).into(),
+        8080,
+    ))
 }
 
 #[test]
@@ -54,17 +57,36 @@ fn failures_are_reported_against_their_operations_and_the_rest_applies() {
     let mut batch = Batch::new();
     batch.add_service(&Service::new(a)).unwrap(); // 0 ok
     batch.add_service(&Service::new(a)).unwrap(); // 1 EEXIST
-    batch.add_destination(&missing, &Destination::new(sa("10.0.1.1:80"))).unwrap(); // 2 ESRCH
-    batch.add_service(&Service::new(b).with_scheduler(Scheduler::from("nosuch"))).unwrap(); // 3 ENOENT
+    batch
+        .add_destination(&missing, &Destination::new(sa("10.0.1.1:80")))
+        .unwrap(); // 2 ESRCH
+    batch
+        .add_service(&Service::new(b).with_scheduler(Scheduler::from("nosuch")))
+        .unwrap(); // 3 ENOENT
     batch.add_service(&Service::new(b)).unwrap(); // 4 ok
-    batch.add_destination(&a, &Destination::new(sa("10.0.1.1:80"))).unwrap(); // 5 ok
+    batch
+        .add_destination(&a, &Destination::new(sa("10.0.1.1:80")))
+        .unwrap(); // 5 ok
     batch.delete_destination(&a, sa("10.0.1.2:80")).unwrap(); // 6 ENOENT
-    batch.add_destination(&a, &Destination::new(sa("224.0.0.1:80"))).unwrap(); // 7 EINVAL
-    batch.update_destination(&a, &Destination::new(sa("10.0.1.1:80")).with_weight(7)).unwrap(); // 8 ok
+    batch
+        .add_destination(&a, &Destination::new(sa("224.0.0.1:80")))
+        .unwrap(); // 7 EINVAL
+    batch
+        .update_destination(&a, &Destination::new(sa("10.0.1.1:80")).with_weight(7))
+        .unwrap(); // 8 ok
     batch.delete_service(&missing).unwrap(); // 9 ESRCH
-    batch.add_destination(&b, &Destination::new(sa("[2001:db8::2]:53"))).unwrap(); // 10 ok, last
+    batch
+        .add_destination(&b, &Destination::new(sa("[2001:db8::2]:53")))
+        .unwrap(); // 10 ok, last
     // Refused at queueing time, so not in the batch:
-    assert!(batch.add_destination(&a, &Destination::new(sa("10.0.1.3:80")).with_thresholds(1, 2)).is_err());
+    assert!(
+        batch
+            .add_destination(
+                &a,
+                &Destination::new(sa("10.0.1.3:80")).with_thresholds(1, 2)
+            )
+            .is_err()
+    );
     assert_eq!(batch.len(), 11);
 
     let report = ipvs.apply_batch(&batch).unwrap();
@@ -93,10 +115,14 @@ fn failures_are_reported_against_their_operations_and_the_rest_applies() {
 
     // A failing last operation still ends its window (its error is the ack).
     let mut tail = Batch::new();
-    tail.add_service(&Service::new(ServiceId::fwmark(5))).unwrap();
+    tail.add_service(&Service::new(ServiceId::fwmark(5)))
+        .unwrap();
     tail.add_service(&Service::new(a)).unwrap();
     let report = ipvs.apply_batch(&tail).unwrap();
-    assert_eq!(report.failures().map(|(i, _, _)| i).collect::<Vec<_>>(), vec![1]);
+    assert_eq!(
+        report.failures().map(|(i, _, _)| i).collect::<Vec<_>>(),
+        vec![1]
+    );
 }
 
 #[test]
@@ -107,7 +133,9 @@ fn a_hundred_thousand_operations_succeeding_and_failing() {
     // 20,000 services x 4 destinations = 100,000 operations.
     let mut batch = Batch::new();
     for i in 0..20_000 {
-        batch.add_service(&Service::new(svc_id(i)).with_scheduler(Scheduler::RoundRobin)).unwrap();
+        batch
+            .add_service(&Service::new(svc_id(i)).with_scheduler(Scheduler::RoundRobin))
+            .unwrap();
         for j in 0..4 {
             batch.add_destination(&svc_id(i), &dest(i, j)).unwrap();
         }
@@ -143,4 +171,64 @@ fn a_hundred_thousand_operations_succeeding_and_failing() {
     }
     assert!(ipvs.apply_batch(&delete).unwrap().is_ok());
     assert!(ipvs.services().unwrap().is_empty());
+}
+
+#[test]
+#[ignore = "needs a kernel with IPVS: run scripts/test (UML guest)"]
+fn one_pass_read_of_services_with_destinations() {
+    let ns = TestNetns::new();
+    let ipvs = ns.ipvs();
+    // 3,000 services with 0 to 4 destinations, and a few with 300, whose
+    // dumps take several datagrams (so the dumps pipelined after them are
+    // refused with EBUSY and must be sent again).
+    let count = |i: u32| if i % 500 == 7 { 300 } else { i % 5 };
+    let mut batch = Batch::new();
+    for i in 0..3_000 {
+        batch.add_service(&Service::new(svc_id(i))).unwrap();
+        for j in 0..count(i) {
+            batch.add_destination(&svc_id(i), &dest(i * 100, j)).unwrap();
+        }
+    }
+    assert!(ipvs.apply_batch(&batch).unwrap().is_ok());
+    let mut seen = HashSet::new();
+    ipvs.for_each_service_with_destinations(|s, dests| {
+        let i = u32::from(match s.service.id {
+            ServiceId::Inet { addr, .. } => match addr.ip() {
+                std::net::IpAddr::V4(v4) => v4,
+                _ => unreachable!(),
+            },
+            _ => unreachable!(),
+        }) - 0x0a40_0000;
+        assert_eq!(dests.len() as u32, count(i), "service {i}");
+        let want: HashSet<SocketAddr> = (0..count(i)).map(|j| dest(i * 100, j).addr).collect();
+        let got: HashSet<SocketAddr> = dests.iter().map(|d| d.destination.addr).collect();
+        assert_eq!(got, want, "service {i}");
+        assert!(seen.insert(i));
+        Ok(())
+    })
+    .unwrap();
+    assert_eq!(seen.len(), 3_000);
+    // The same through the collecting form, and equal to one-by-one reads.
+    let all = ipvs.services_with_destinations().unwrap();
+    assert_eq!(all.len(), 3_000);
+    for (s, d) in all.iter().step_by(97) {
+        let one = ipvs.destinations(&s.service.id);
+        match one {
+            Ok(one) => assert_eq!(&one, d),
+            Err(e) => panic!("{e}"),
+        }
+    }
+    // An error from the callback stops delivery and comes back; the handle
+    // stays usable.
+    let mut calls = 0;
+    let e = ipvs
+        .for_each_service_with_destinations(|_, _| {
+            calls += 1;
+            Err(Error::Protocol("stop".into()))
+        })
+        .unwrap_err();
+    assert!(matches!(e, Error::Protocol(m) if m == "stop"));
+    assert_eq!(calls, 1);
+    assert_eq!(ipvs.services().unwrap().len(), 3_000);
+    assert_eq!(ipvs.services_with_destinations().unwrap().len(), 3_000);
 }

@@ -111,7 +111,10 @@ mod tests {
         let e = resolve(&mut t, "SIXTEEN_CHARS_XX").unwrap_err();
         let k = e.kernel().expect("a kernel error");
         assert_eq!(k.errno, libc::EINVAL);
-        assert_eq!(k.message.as_deref(), Some("Attribute failed policy validation"));
+        assert_eq!(
+            k.message.as_deref(),
+            Some("Attribute failed policy validation")
+        );
         assert_eq!(k.offset, Some(20));
     }
 
@@ -119,7 +122,8 @@ mod tests {
     // parser panic; it must be a plain error here.
     #[test]
     fn fuzz_regression_controller_policy_underflow() {
-        let datagram = include_bytes!("../../tests/fuzz-regressions/genl-ctrl-policy-underflow.bin");
+        let datagram =
+            include_bytes!("../../tests/fuzz-regressions/genl-ctrl-policy-underflow.bin");
         let payload = &datagram[16..];
         assert!(parse_family_reply(payload).is_err());
         crate::fuzzing::decode_datagram(datagram);

@@ -5,7 +5,8 @@ use std::time::Duration;
 
 use netlink_packet_core::NLM_F_DUMP;
 use netlink_sys::{Socket, SocketAddr};
-use nix::sys::socket::{setsockopt, sockopt::ReceiveTimeout};
+use nix::sys::socket::setsockopt;
+use nix::sys::socket::sockopt::{RcvBufForce, ReceiveTimeout};
 use nix::sys::time::TimeVal;
 
 use super::message::{self, Control, Message, Messages, NLM_F_DUMP_INTR};
@@ -18,9 +19,12 @@ use crate::error::{Error, Result};
 /// reported as an error (`MSG_TRUNC`), never silently cut.
 pub(crate) const RECV_SIZE: usize = 64 * 1024;
 
-/// `SO_RCVBUF` asked for, so that a burst of replies does not overflow the
-/// socket (`ENOBUFS`).
-const SOCKET_RECV_BUFFER: usize = 1024 * 1024;
+/// The socket receive buffer asked for, so that a burst of replies (the
+/// errors of a batch, pipelined dumps) does not overflow it (`ENOBUFS`).
+/// `SO_RCVBUFFORCE` (which needs `CAP_NET_ADMIN`, as IPVS itself does)
+/// goes past `net.core.rmem_max`; without it `SO_RCVBUF` gets what the
+/// system allows.
+pub(crate) const SOCKET_RECV_BUFFER: usize = 4 * 1024 * 1024;
 
 /// Default time the kernel may stay silent while a reply is awaited.
 pub(crate) const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -47,7 +51,9 @@ impl Transport {
         // without the extra detail, so a refusal is not an error.
         let _ = socket.set_ext_ack(true);
         let _ = socket.set_cap_ack(true);
-        socket.set_rx_buf_sz(SOCKET_RECV_BUFFER)?;
+        if setsockopt(&socket, RcvBufForce, &SOCKET_RECV_BUFFER).is_err() {
+            socket.set_rx_buf_sz(SOCKET_RECV_BUFFER)?;
+        }
         let mut transport = Transport {
             socket,
             port: local.port_number(),
@@ -75,6 +81,14 @@ impl Transport {
     pub(crate) fn set_timeout(&mut self, timeout: Duration) -> Result<()> {
         self.timeout = timeout;
         self.apply_timeout()
+    }
+
+    /// How many dumps may be pipelined in one datagram without their first
+    /// replies overflowing the receive buffer: each may hold a datagram of
+    /// up to 32 KiB (plus overhead) in the buffer before it is read.
+    pub(crate) fn dump_window(&self) -> usize {
+        let rcvbuf = self.socket.get_rx_buf_sz().unwrap_or(0);
+        (rcvbuf / 2 / (40 * 1024)).clamp(1, 64)
     }
 
     /// The next sequence number (never 0, which the kernel uses for
@@ -186,6 +200,77 @@ impl Transport {
                 return Ok(());
             }
         }
+    }
+
+    /// Sends several dump requests in one datagram and collects their
+    /// replies: `on_data(i, message)` for each data message answering
+    /// request `i`. Returns, per request, whether it must be sent again:
+    /// the kernel runs one dump per socket at a time and refuses a dump
+    /// that arrives while another is still running with `EBUSY`. Any other
+    /// error of a request fails the whole exchange.
+    pub(crate) fn exchange_dumps(
+        &mut self,
+        datagram: &mut [u8],
+        offsets: &[usize],
+        name: &'static str,
+        on_data: &mut dyn FnMut(usize, &Message<'_>) -> Result<()>,
+    ) -> Result<Vec<bool>> {
+        let n = offsets.len();
+        let mut retry = vec![false; n];
+        if n == 0 {
+            return Ok(retry);
+        }
+        let first = self.next_seqs(n as u32);
+        for (i, &offset) in offsets.iter().enumerate() {
+            message::set_sequence(&mut datagram[offset..], first + i as u32, self.port);
+        }
+        self.send(datagram)?;
+        let port = self.port;
+        let mut open = n;
+        let mut deferred: Option<Error> = None;
+        while open > 0 {
+            let datagram = self.recv()?;
+            for msg in Messages::new(datagram) {
+                let msg = msg?;
+                if msg.port != port || msg.seq < first || msg.seq >= first + n as u32 {
+                    continue;
+                }
+                let i = (msg.seq - first) as usize;
+                if msg.flags & NLM_F_DUMP_INTR != 0 && deferred.is_none() {
+                    deferred = Some(Error::Protocol(format!(
+                        "{name}: dump interrupted by a concurrent change; retry"
+                    )));
+                }
+                match msg.control()? {
+                    Control::Data => {
+                        if deferred.is_none()
+                            && let Err(e) = on_data(i, &msg)
+                        {
+                            deferred = Some(e);
+                        }
+                    }
+                    Control::Done => open -= 1,
+                    Control::Failed { errno, .. } if errno == libc::EBUSY => {
+                        retry[i] = true;
+                        open -= 1;
+                    }
+                    Control::Failed {
+                        errno,
+                        message: text,
+                        offset,
+                    } => {
+                        // Leave nothing of this exchange behind for the next
+                        // request to trip over: it is dropped by sequence.
+                        return Err(message::kernel_error(name, errno, text, offset));
+                    }
+                    Control::Overrun => {
+                        return Err(Error::Protocol(format!("{name}: netlink overrun")));
+                    }
+                    Control::Ack | Control::Noop => {}
+                }
+            }
+        }
+        deferred.map_or(Ok(retry), Err)
     }
 
     /// Sends one request (a message from [`message::build_message`]) and
