@@ -74,6 +74,7 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+mod apply;
 mod batch;
 mod error;
 mod handle;
@@ -82,6 +83,7 @@ mod link;
 mod netlink;
 mod netns;
 
+pub use apply::{ApplyOptions, ApplyReport, VirtualServer};
 pub use batch::{Batch, BatchReport, Op};
 pub use error::{Error, KernelError, Result};
 pub use handle::Ipvs;
