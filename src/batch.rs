@@ -5,11 +5,12 @@ use std::net::SocketAddr;
 
 use netlink_packet_core::{NLM_F_ACK, NLM_F_REQUEST};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, Target};
 use crate::handle::Ipvs;
 use crate::ipvs::destination::Destination;
 use crate::ipvs::request::Request;
 use crate::ipvs::service::{Service, ServiceId};
+use crate::netlink::message::set_type_and_flags;
 
 /// At most this many operations share a datagram. Each failure costs one
 /// small error message in the socket's receive buffer, and no more
@@ -56,8 +57,14 @@ pub enum Op {
 /// ```
 #[derive(Debug, Clone, Default)]
 pub struct Batch {
-    requests: Vec<Request>,
+    /// The messages, encoded as they are queued, back to back; their type
+    /// (the family id), flags, sequence and port are set when sent.
+    bytes: Vec<u8>,
+    /// Where each message starts in `bytes`.
+    offsets: Vec<usize>,
+    /// What each message is, for the report and for its errors.
     ops: Vec<Op>,
+    meta: Vec<(&'static str, Target)>,
 }
 
 impl Batch {
@@ -67,8 +74,11 @@ impl Batch {
     }
 
     fn push(&mut self, request: Request, op: Op) -> &mut Self {
-        self.requests.push(request);
+        self.offsets.push(self.bytes.len());
+        // The family id is not known yet: 0 now, set when sent.
+        request.encode_into(&mut self.bytes, 0, NLM_F_REQUEST);
         self.ops.push(op);
+        self.meta.push((request.name, request.target));
         self
     }
 
@@ -137,51 +147,70 @@ impl Batch {
 
     /// Empties the batch, keeping its memory.
     pub fn clear(&mut self) {
-        self.requests.clear();
+        self.bytes.clear();
+        self.offsets.clear();
         self.ops.clear();
+        self.meta.clear();
     }
 
-    /// Encodes the batch for family `family` into windows: each a datagram
-    /// (messages back to back, only the last asking for an ACK) with the
-    /// offsets of its messages and the index of its first operation.
-    pub(crate) fn windows(&self, family: u16) -> Vec<Window> {
+    /// The byte range of message `i`.
+    fn message(&self, i: usize) -> std::ops::Range<usize> {
+        self.offsets[i]..self.offsets.get(i + 1).copied().unwrap_or(self.bytes.len())
+    }
+
+    /// Splits the batch into windows: ranges of operations of at most
+    /// [`WINDOW_OPS`] messages and about [`WINDOW_BYTES`] bytes.
+    fn windows(&self) -> Vec<std::ops::Range<usize>> {
         let mut windows = Vec::new();
         let mut start = 0;
-        while start < self.requests.len() {
-            let mut bytes = Vec::with_capacity(WINDOW_BYTES);
-            let mut offsets = Vec::new();
-            let mut end = start;
-            while end < self.requests.len() && offsets.len() < WINDOW_OPS {
-                let msg = self.requests[end].encode_with_flags(family, NLM_F_REQUEST);
-                if !offsets.is_empty() && bytes.len() + msg.len() > WINDOW_BYTES {
-                    break;
-                }
-                offsets.push(bytes.len());
-                bytes.extend_from_slice(&msg);
+        while start < self.ops.len() {
+            let mut end = start + 1;
+            while end < self.ops.len()
+                && end - start < WINDOW_OPS
+                && self.message(end).end - self.offsets[start] <= WINDOW_BYTES
+            {
                 end += 1;
             }
-            // The last message of the window asks for the acknowledgement
-            // that tells the window is done.
-            let last = *offsets.last().expect("a window holds at least one message");
-            let flags_at = last + 6;
-            bytes[flags_at..flags_at + 2]
-                .copy_from_slice(&(NLM_F_REQUEST | NLM_F_ACK).to_ne_bytes());
-            windows.push(Window {
-                first_op: start,
-                bytes,
-                offsets,
-            });
+            windows.push(start..end);
             start = end;
         }
         windows
     }
-}
 
-/// One datagram of a batch.
-pub(crate) struct Window {
-    pub(crate) first_op: usize,
-    pub(crate) bytes: Vec<u8>,
-    pub(crate) offsets: Vec<usize>,
+    /// Copies the messages of `window` into `out` as one datagram for
+    /// family `family`: every message a plain request, the last one asking
+    /// for the acknowledgement that ends the window. Returns the offsets of
+    /// the messages in `out`.
+    fn stamp(&self, window: std::ops::Range<usize>, family: u16, out: &mut Vec<u8>) -> Vec<usize> {
+        let base = self.offsets[window.start];
+        let end = self.message(window.end - 1).end;
+        out.clear();
+        out.extend_from_slice(&self.bytes[base..end]);
+        let offsets: Vec<usize> = window.map(|i| self.offsets[i] - base).collect();
+        for (k, &at) in offsets.iter().enumerate() {
+            let flags = if k + 1 == offsets.len() {
+                NLM_F_REQUEST | NLM_F_ACK
+            } else {
+                NLM_F_REQUEST
+            };
+            set_type_and_flags(&mut out[at..], family, flags);
+        }
+        offsets
+    }
+
+    /// The datagrams the batch is sent as, for family `family` (sequence
+    /// numbers left 0).
+    #[cfg(any(test, feature = "internals"))]
+    pub(crate) fn datagrams(&self, family: u16) -> Vec<Vec<u8>> {
+        self.windows()
+            .into_iter()
+            .map(|w| {
+                let mut out = Vec::new();
+                self.stamp(w, family, &mut out);
+                out
+            })
+            .collect()
+    }
 }
 
 /// The result of every operation of a batch, in the batch's order.
@@ -234,15 +263,17 @@ impl Ipvs {
     /// socket error); operations sent before that may have been applied.
     pub fn apply_batch(&self, batch: &Batch) -> Result<BatchReport> {
         let mut results: Vec<Result<()>> = (0..batch.len()).map(|_| Ok(())).collect();
+        let mut datagram = Vec::with_capacity(WINDOW_BYTES + 1024);
         let mut transport = self.lock();
-        for mut window in batch.windows(self.family) {
-            let first = window.first_op;
-            transport.exchange_window(&mut window.bytes, &window.offsets, &mut |i, e| {
-                let request = &batch.requests[first + i];
+        for window in batch.windows() {
+            let first = window.start;
+            let offsets = batch.stamp(window, self.family, &mut datagram);
+            transport.exchange_window(&mut datagram, &offsets, &mut |i, e| {
+                let (name, target) = batch.meta[first + i];
                 results[first + i] = Err(match e {
                     Error::Kernel(mut k) => {
-                        k.request = request.name;
-                        Error::from_kernel(k, request.target)
+                        k.request = name;
+                        Error::from_kernel(k, target)
                     }
                     other => other,
                 });
@@ -252,5 +283,43 @@ impl Ipvs {
             ops: batch.ops.clone(),
             results,
         })
+    }
+}
+
+impl Ipvs {
+    /// Sends datagrams of messages back to back and waits only for the
+    /// acknowledgement of the very last message (the benchmarks' limit of
+    /// batched writes; see `internals::send_encoded`). Failures before the
+    /// last message are not collected.
+    #[cfg(any(test, feature = "internals"))]
+    pub(crate) fn send_encoded(&self, datagrams: &mut [Vec<u8>]) -> Result<()> {
+        use crate::netlink::message::Messages;
+        // Only the last message of all asks for an acknowledgement.
+        let mut last = None;
+        for (d, datagram) in datagrams.iter_mut().enumerate() {
+            let mut offset = 0;
+            let offsets: Vec<(usize, usize)> = Messages::new(datagram)
+                .map(|m| {
+                    let m = m?;
+                    let at = offset;
+                    offset += (m.payload.len() + 16 + 3) & !3;
+                    Ok((at, m.payload.len() + 16))
+                })
+                .collect::<Result<_>>()?;
+            for &(at, _) in &offsets {
+                datagram[at + 6..at + 8].copy_from_slice(&NLM_F_REQUEST.to_ne_bytes());
+            }
+            if let Some(&(at, _)) = offsets.last() {
+                last = Some((d, at));
+            }
+        }
+        let Some((d, at)) = last else { return Ok(()) };
+        datagrams[d][at + 6..at + 8].copy_from_slice(&(NLM_F_REQUEST | NLM_F_ACK).to_ne_bytes());
+        let mut transport = self.lock();
+        let (front, tail) = datagrams.split_at_mut(d);
+        for datagram in front {
+            transport.send(datagram)?;
+        }
+        transport.exchange_window(&mut tail[0], &[at], &mut |_, _| {})
     }
 }

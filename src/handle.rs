@@ -45,6 +45,10 @@ pub struct Ipvs {
     dumper: Mutex<Transport>,
 }
 
+/// How many services [`Ipvs::for_each_service_with_destinations`] holds
+/// before fetching their destinations and handing them on.
+const DELIVERY_WINDOW: usize = 64;
+
 /// Opens the handle's two sockets in the calling thread's namespace.
 fn open_pair() -> Result<(Transport, Transport)> {
     Ok((
@@ -209,11 +213,11 @@ impl Ipvs {
     }
 
     /// Streams every service of the namespace with its destinations to `f`,
-    /// reading the table in one pass: the service dump is read a datagram
-    /// at a time, and the destinations of its services are fetched on a
-    /// second socket while it waits, many destination dumps per datagram.
-    /// Memory stays bounded by a few dozen services whatever the size of
-    /// the table. An error from `f` stops the delivery and is returned.
+    /// reading the table in one pass: the service dump is read as it comes,
+    /// and the destinations of each group of services are fetched on a
+    /// second socket while the service dump waits, so memory stays bounded
+    /// by a few dozen services whatever the size of the table. An error
+    /// from `f` stops the delivery and is returned.
     ///
     /// Like the kernel's dumps themselves, this is no atomic snapshot: a
     /// change made meanwhile by someone else may or may not show.
@@ -224,7 +228,7 @@ impl Ipvs {
         // Lock order: the main socket, then the dump socket.
         let main = self.lock();
         let mut dumper = lock(&self.dumper);
-        let window = dumper.dump_window();
+        let window = DELIVERY_WINDOW;
         let mut pending: Vec<ServiceEntry> = Vec::with_capacity(window);
         let family = self.family;
         let mut deliver = |pending: &mut Vec<ServiceEntry>| -> Result<()> {
@@ -344,51 +348,32 @@ fn lock(transport: &Mutex<Transport>) -> MutexGuard<'_, Transport> {
     transport.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// The destinations of each of `services`, by pipelined `GET_DEST` dumps.
+/// The destinations of each of `services`, one `GET_DEST` dump each (the
+/// kernel runs one dump per socket at a time, and a destination dump that
+/// found anything ends only in a second round, so dumps cannot be
+/// pipelined on one socket; each costs a send and one receive call).
 fn fetch_destinations(
     dumper: &mut Transport,
     family: u16,
     services: &[ServiceEntry],
 ) -> Result<Vec<Vec<DestinationEntry>>> {
-    let mut out: Vec<Vec<DestinationEntry>> = vec![Vec::new(); services.len()];
-    let mut todo: Vec<usize> = (0..services.len()).collect();
-    while !todo.is_empty() {
-        let mut bytes = Vec::new();
-        let mut offsets = Vec::with_capacity(todo.len());
-        for &i in &todo {
-            offsets.push(bytes.len());
-            bytes.extend_from_slice(
-                &Request::dump_destinations(&services[i].service.id)?.encode(family),
-            );
-        }
-        let retry = dumper.exchange_dumps(&mut bytes, &offsets, "GET_DEST", &mut |k, msg| {
+    let mut out = Vec::with_capacity(services.len());
+    for s in services {
+        let request = Request::dump_destinations(&s.service.id)?;
+        let mut bytes = request.encode(family);
+        let af = s.service.id.family();
+        let mut dests = Vec::new();
+        dumper.exchange(&mut bytes, request.name, &mut |msg| {
             if msg.message_type != family {
                 return Err(Error::Protocol(format!(
                     "GET_DEST: reply of message type {} (expected {family})",
                     msg.message_type
                 )));
             }
-            let i = todo[k];
-            out[i].push(parse_dest_reply(
-                msg.payload,
-                services[i].service.id.family(),
-            )?);
+            dests.push(parse_dest_reply(msg.payload, af)?);
             Ok(())
         })?;
-        let busy: Vec<usize> = todo
-            .iter()
-            .zip(&retry)
-            .filter(|(_, r)| **r)
-            .map(|(i, _)| *i)
-            .collect();
-        if busy.len() == todo.len() {
-            // The first dump of a datagram is never refused unless a dump
-            // of an earlier, failed exchange still runs on this socket.
-            return Err(Error::Protocol(
-                "GET_DEST: the kernel refused every dump (EBUSY)".into(),
-            ));
-        }
-        todo = busy;
+        out.push(dests);
     }
     Ok(out)
 }

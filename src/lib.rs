@@ -101,9 +101,9 @@ pub use ipvs::service::{
 pub use ipvs::stats::Stats;
 pub use link::{Address, Link, Links};
 
-#[cfg(any(test, feature = "fuzzing"))]
+#[cfg(any(test, feature = "internals"))]
 #[doc(hidden)]
-pub mod fuzzing;
+pub mod internals;
 
 #[cfg(test)]
 mod golden;

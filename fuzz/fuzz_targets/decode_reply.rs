@@ -5,5 +5,5 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let _ = lvs::fuzzing::decode_datagram(data);
+    let _ = lvs::internals::decode_datagram(data);
 });

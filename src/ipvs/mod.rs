@@ -15,8 +15,8 @@ use netlink_packet_core::Emitable;
 
 use crate::error::{Error, Result};
 use crate::netlink::attr::{Attr, RawNla, walk};
-use crate::netlink::build_message;
 use crate::netlink::genl::{GENL_HDRLEN, genl_header};
+use crate::netlink::message::append_message;
 use consts::IPVS_GENL_VERSION;
 
 /// An attribute the kernel sent that this version of the crate does not
@@ -31,9 +31,16 @@ pub struct RawAttribute {
 
 /// Builds one IPVS request message (sequence and port left 0).
 pub(crate) fn encode(family: u16, cmd: u8, flags: u16, attrs: &[Attr]) -> Vec<u8> {
+    let mut buf = Vec::new();
+    encode_into(&mut buf, family, cmd, flags, attrs);
+    buf
+}
+
+/// Appends one IPVS request message to `buf`.
+pub(crate) fn encode_into(buf: &mut Vec<u8>, family: u16, cmd: u8, flags: u16, attrs: &[Attr]) {
     let header = genl_header(cmd, IPVS_GENL_VERSION);
     let attrs: &dyn Emitable = &attrs;
-    build_message(family, flags, &header, attrs)
+    append_message(buf, family, flags, &header, attrs);
 }
 
 /// The command of a reply payload (generic netlink header plus

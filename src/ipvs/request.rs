@@ -9,8 +9,8 @@ use super::config::Timeouts;
 use super::consts::*;
 use super::daemon::{SyncDaemon, SyncRole};
 use super::destination::Destination;
-use super::encode;
 use super::service::{Service, ServiceId};
+use super::{encode, encode_into};
 use crate::error::{Error, Result, Target};
 use crate::netlink::attr::{Attr, Value};
 
@@ -59,12 +59,12 @@ impl Request {
 
     /// The message bytes for family id `family` (sequence and port 0).
     pub(crate) fn encode(&self, family: u16) -> Vec<u8> {
-        self.encode_with_flags(family, self.flags())
+        encode(family, self.cmd, self.flags(), &self.attrs)
     }
 
-    /// The message bytes with other netlink flags.
-    pub(crate) fn encode_with_flags(&self, family: u16, flags: u16) -> Vec<u8> {
-        encode(family, self.cmd, flags, &self.attrs)
+    /// Appends the message, with other netlink flags, to `buf`.
+    pub(crate) fn encode_into(&self, buf: &mut Vec<u8>, family: u16, flags: u16) {
+        encode_into(buf, family, self.cmd, flags, &self.attrs)
     }
 
     pub(crate) fn get_info() -> Self {

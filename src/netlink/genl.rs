@@ -126,6 +126,6 @@ mod tests {
             include_bytes!("../../tests/fuzz-regressions/genl-ctrl-policy-underflow.bin");
         let payload = &datagram[16..];
         assert!(parse_family_reply(payload).is_err());
-        crate::fuzzing::decode_datagram(datagram);
+        crate::internals::decode_datagram(datagram);
     }
 }

@@ -40,18 +40,40 @@ pub(crate) fn build_message(
     payload_header: &[u8],
     attrs: &dyn Emitable,
 ) -> Vec<u8> {
+    let mut buf = Vec::new();
+    append_message(&mut buf, message_type, flags, payload_header, attrs);
+    buf
+}
+
+/// Like [`build_message`], appending the message to `buf` (which then
+/// holds messages back to back: every message length is a multiple of 4).
+pub(crate) fn append_message(
+    buf: &mut Vec<u8>,
+    message_type: u16,
+    flags: u16,
+    payload_header: &[u8],
+    attrs: &dyn Emitable,
+) {
+    let start = buf.len();
     let len = NLMSG_HDRLEN + payload_header.len() + attrs.buffer_len();
-    let mut buf = vec![0u8; len];
+    buf.resize(start + len, 0);
+    let msg = &mut buf[start..];
     {
-        let mut header = NetlinkBuffer::new(&mut buf[..]);
+        let mut header = NetlinkBuffer::new(&mut msg[..]);
         header.set_length(len as u32);
         header.set_message_type(message_type);
         header.set_flags(flags);
     }
-    let body = &mut buf[NLMSG_HDRLEN..];
+    let body = &mut msg[NLMSG_HDRLEN..];
     body[..payload_header.len()].copy_from_slice(payload_header);
     attrs.emit(&mut body[payload_header.len()..]);
-    buf
+}
+
+/// Sets the type and flags of a message in place.
+pub(crate) fn set_type_and_flags(message: &mut [u8], message_type: u16, flags: u16) {
+    let mut header = NetlinkBuffer::new(message);
+    header.set_message_type(message_type);
+    header.set_flags(flags);
 }
 
 /// Sets the sequence and port numbers of a message built by

@@ -1,26 +1,34 @@
-//! The transport: one netlink socket, one request at a time, each reply
-//! matched to its request.
+//! The transport: one netlink socket, one request (or one window of
+//! requests) at a time, each reply matched to its request.
 
+use std::io::IoSliceMut;
+use std::os::fd::AsRawFd;
 use std::time::Duration;
 
-use netlink_packet_core::NLM_F_DUMP;
+use netlink_packet_core::{NLM_F_DUMP, NLMSG_DONE, NLMSG_ERROR};
 use netlink_sys::{Socket, SocketAddr};
-use nix::sys::socket::setsockopt;
 use nix::sys::socket::sockopt::{RcvBufForce, ReceiveTimeout};
+use nix::sys::socket::{MsgFlags, MultiHeaders, recvmmsg, setsockopt};
 use nix::sys::time::TimeVal;
 
 use super::message::{self, Control, Message, Messages, NLM_F_DUMP_INTR};
 use crate::error::{Error, Result};
 
-/// Bytes handed to each `recv`. The kernel never builds a dump datagram
+/// Bytes of each receive slot. The kernel never builds a dump datagram
 /// larger than 32 KiB (`netlink_recvmsg` caps the size it learns from the
 /// reader at `SKB_WITH_OVERHEAD(32768)`), and other replies fit in a page,
 /// so 64 KiB is never truncated; a datagram that were larger would be
 /// reported as an error (`MSG_TRUNC`), never silently cut.
 pub(crate) const RECV_SIZE: usize = 64 * 1024;
 
+/// Datagrams taken per receive call (`recvmmsg` with `MSG_WAITFORONE`:
+/// wait for one, then take what is already there). Reading a dump
+/// datagram makes the kernel queue the next one at once, so a dump costs
+/// one system call per this many datagrams rather than one each.
+const RECV_SLOTS: usize = 8;
+
 /// The socket receive buffer asked for, so that a burst of replies (the
-/// errors of a batch, pipelined dumps) does not overflow it (`ENOBUFS`).
+/// errors of a batch window) does not overflow it (`ENOBUFS`).
 /// `SO_RCVBUFFORCE` (which needs `CAP_NET_ADMIN`, as IPVS itself does)
 /// goes past `net.core.rmem_max`; without it `SO_RCVBUF` gets what the
 /// system allows.
@@ -30,13 +38,26 @@ pub(crate) const SOCKET_RECV_BUFFER: usize = 4 * 1024 * 1024;
 pub(crate) const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A netlink socket connected to the kernel.
-#[derive(Debug)]
 pub(crate) struct Transport {
     socket: Socket,
     port: u32,
     seq: u32,
-    buf: Vec<u8>,
+    /// Receive slots (allocated on first use) and what the last receive
+    /// call put in each.
+    slots: Vec<Vec<u8>>,
+    lens: Vec<usize>,
     timeout: Duration,
+}
+
+impl std::fmt::Debug for Transport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Transport")
+            .field("fd", &self.socket.as_raw_fd())
+            .field("port", &self.port)
+            .field("seq", &self.seq)
+            .field("timeout", &self.timeout)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Transport {
@@ -58,7 +79,8 @@ impl Transport {
             socket,
             port: local.port_number(),
             seq: 0,
-            buf: Vec::with_capacity(RECV_SIZE),
+            slots: Vec::new(),
+            lens: Vec::with_capacity(RECV_SLOTS),
             timeout: DEFAULT_TIMEOUT,
         };
         transport.apply_timeout()?;
@@ -83,22 +105,20 @@ impl Transport {
         self.apply_timeout()
     }
 
-    /// How many dumps may be pipelined in one datagram without their first
-    /// replies overflowing the receive buffer: each may hold a datagram of
-    /// up to 32 KiB (plus overhead) in the buffer before it is read.
-    pub(crate) fn dump_window(&self) -> usize {
-        let rcvbuf = self.socket.get_rx_buf_sz().unwrap_or(0);
-        (rcvbuf / 2 / (40 * 1024)).clamp(1, 64)
-    }
-
     /// The next sequence number (never 0, which the kernel uses for
     /// notifications).
     pub(crate) fn next_seq(&mut self) -> u32 {
-        self.seq = self.seq.wrapping_add(1);
-        if self.seq == 0 {
-            self.seq = 1;
+        self.next_seqs(1)
+    }
+
+    /// A block of `n` consecutive sequence numbers, none of them 0.
+    pub(crate) fn next_seqs(&mut self, n: u32) -> u32 {
+        if self.seq.checked_add(n).is_none() {
+            self.seq = 0;
         }
-        self.seq
+        let first = self.seq + 1;
+        self.seq += n;
+        first
     }
 
     /// Sends bytes holding one or more complete messages in one datagram.
@@ -113,36 +133,52 @@ impl Transport {
         Ok(())
     }
 
-    /// Waits (at most the timeout) for the next datagram and returns it.
-    pub(crate) fn recv(&mut self) -> Result<&[u8]> {
+    /// Waits (at most the timeout) for the next datagram and takes it with
+    /// any others already queued, up to [`RECV_SLOTS`]; returns how many.
+    /// Datagram `i` is then [`Transport::datagram`]`(i)`.
+    fn recv_many(&mut self) -> Result<usize> {
+        if self.slots.is_empty() {
+            self.slots = (0..RECV_SLOTS).map(|_| vec![0u8; RECV_SIZE]).collect();
+        }
+        self.lens.clear();
+        // Built per call: it holds raw pointers, so it is neither Send nor
+        // Sync, and the transport must be both.
+        let mut headers = MultiHeaders::<()>::preallocate(RECV_SLOTS, None);
         loop {
-            self.buf.clear();
-            self.buf.reserve(RECV_SIZE);
-            match self.socket.recv(&mut self.buf, libc::MSG_TRUNC) {
-                Ok(n) if n > self.buf.len() => {
-                    return Err(Error::Protocol(format!(
-                        "a datagram of {n} bytes did not fit the {} byte receive buffer",
-                        self.buf.len()
-                    )));
+            let mut iovs: Vec<[IoSliceMut<'_>; 1]> = self
+                .slots
+                .iter_mut()
+                .map(|s| [IoSliceMut::new(&mut s[..])])
+                .collect();
+            let result = recvmmsg(
+                self.socket.as_raw_fd(),
+                &mut headers,
+                iovs.iter_mut(),
+                MsgFlags::MSG_WAITFORONE,
+                None,
+            );
+            match result {
+                Ok(received) => {
+                    for msg in received {
+                        if msg.flags.contains(MsgFlags::MSG_TRUNC) {
+                            return Err(Error::Protocol(format!(
+                                "a datagram did not fit the {RECV_SIZE} byte receive buffer"
+                            )));
+                        }
+                        self.lens.push(msg.bytes);
+                    }
+                    return Ok(self.lens.len());
                 }
-                Ok(_) => return Ok(&self.buf),
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                    return Err(Error::Timeout(self.timeout));
-                }
-                Err(e) => return Err(Error::Io(e)),
+                Err(nix::errno::Errno::EINTR) => continue,
+                Err(nix::errno::Errno::EAGAIN) => return Err(Error::Timeout(self.timeout)),
+                Err(e) => return Err(Error::Io(e.into())),
             }
         }
     }
 
-    /// A block of `n` consecutive sequence numbers, none of them 0.
-    pub(crate) fn next_seqs(&mut self, n: u32) -> u32 {
-        if self.seq.checked_add(n).is_none() {
-            self.seq = 0;
-        }
-        let first = self.seq + 1;
-        self.seq += n;
-        first
+    /// Datagram `i` of the last [`Transport::recv_many`].
+    fn datagram(&self, i: usize) -> &[u8] {
+        &self.slots[i][..self.lens[i]]
     }
 
     /// Sends several requests in one datagram and waits until the kernel
@@ -171,29 +207,29 @@ impl Transport {
         }
         let last = first + (offsets.len() as u32 - 1);
         self.send(datagram)?;
-        let port = self.port;
         loop {
-            let datagram = self.recv()?;
             let mut done = false;
-            for msg in Messages::new(datagram) {
-                let msg = msg?;
-                if msg.port != port || msg.seq < first || msg.seq > last {
-                    continue;
-                }
-                let index = (msg.seq - first) as usize;
-                match msg.control()? {
-                    Control::Failed {
-                        errno,
-                        message: text,
-                        offset,
-                    } => on_error(index, message::kernel_error("", errno, text, offset)),
-                    Control::Overrun => {
-                        return Err(Error::Protocol("batch: netlink overrun".into()));
+            for d in 0..self.recv_many()? {
+                for msg in Messages::new(self.datagram(d)) {
+                    let msg = msg?;
+                    if msg.port != self.port || msg.seq < first || msg.seq > last {
+                        continue;
                     }
-                    Control::Ack | Control::Done | Control::Noop | Control::Data => {}
-                }
-                if msg.seq == last && msg.message_type == netlink_packet_core::NLMSG_ERROR {
-                    done = true;
+                    let index = (msg.seq - first) as usize;
+                    match msg.control()? {
+                        Control::Failed {
+                            errno,
+                            message: text,
+                            offset,
+                        } => on_error(index, message::kernel_error("", errno, text, offset)),
+                        Control::Overrun => {
+                            return Err(Error::Protocol("batch: netlink overrun".into()));
+                        }
+                        Control::Ack | Control::Done | Control::Noop | Control::Data => {}
+                    }
+                    if msg.seq == last && msg.message_type == NLMSG_ERROR {
+                        done = true;
+                    }
                 }
             }
             if done {
@@ -202,80 +238,9 @@ impl Transport {
         }
     }
 
-    /// Sends several dump requests in one datagram and collects their
-    /// replies: `on_data(i, message)` for each data message answering
-    /// request `i`. Returns, per request, whether it must be sent again:
-    /// the kernel runs one dump per socket at a time and refuses a dump
-    /// that arrives while another is still running with `EBUSY`. Any other
-    /// error of a request fails the whole exchange.
-    pub(crate) fn exchange_dumps(
-        &mut self,
-        datagram: &mut [u8],
-        offsets: &[usize],
-        name: &'static str,
-        on_data: &mut dyn FnMut(usize, &Message<'_>) -> Result<()>,
-    ) -> Result<Vec<bool>> {
-        let n = offsets.len();
-        let mut retry = vec![false; n];
-        if n == 0 {
-            return Ok(retry);
-        }
-        let first = self.next_seqs(n as u32);
-        for (i, &offset) in offsets.iter().enumerate() {
-            message::set_sequence(&mut datagram[offset..], first + i as u32, self.port);
-        }
-        self.send(datagram)?;
-        let port = self.port;
-        let mut open = n;
-        let mut deferred: Option<Error> = None;
-        while open > 0 {
-            let datagram = self.recv()?;
-            for msg in Messages::new(datagram) {
-                let msg = msg?;
-                if msg.port != port || msg.seq < first || msg.seq >= first + n as u32 {
-                    continue;
-                }
-                let i = (msg.seq - first) as usize;
-                if msg.flags & NLM_F_DUMP_INTR != 0 && deferred.is_none() {
-                    deferred = Some(Error::Protocol(format!(
-                        "{name}: dump interrupted by a concurrent change; retry"
-                    )));
-                }
-                match msg.control()? {
-                    Control::Data => {
-                        if deferred.is_none()
-                            && let Err(e) = on_data(i, &msg)
-                        {
-                            deferred = Some(e);
-                        }
-                    }
-                    Control::Done => open -= 1,
-                    Control::Failed { errno, .. } if errno == libc::EBUSY => {
-                        retry[i] = true;
-                        open -= 1;
-                    }
-                    Control::Failed {
-                        errno,
-                        message: text,
-                        offset,
-                    } => {
-                        // Leave nothing of this exchange behind for the next
-                        // request to trip over: it is dropped by sequence.
-                        return Err(message::kernel_error(name, errno, text, offset));
-                    }
-                    Control::Overrun => {
-                        return Err(Error::Protocol(format!("{name}: netlink overrun")));
-                    }
-                    Control::Ack | Control::Noop => {}
-                }
-            }
-        }
-        deferred.map_or(Ok(retry), Err)
-    }
-
     /// Sends one request (a message from [`message::build_message`]) and
-    /// hands the payload of every data message answering it to `on_data`,
-    /// until its acknowledgement, its error or, for a dump, `NLMSG_DONE`.
+    /// hands every data message answering it to `on_data`, until its
+    /// acknowledgement, its error or, for a dump, `NLMSG_DONE`.
     ///
     /// Only messages from the kernel carrying this request's sequence
     /// number and this socket's port are looked at; stale replies of an
@@ -293,44 +258,44 @@ impl Transport {
             .get(6..8)
             .is_some_and(|f| u16::from_ne_bytes([f[0], f[1]]) & NLM_F_DUMP == NLM_F_DUMP);
         self.send(request)?;
-        let port = self.port;
         // A data callback error must not leave the rest of the replies in the
         // socket as if they were answers: remember it, drain to the end.
         let mut deferred: Option<Error> = None;
         loop {
-            let datagram = self.recv()?;
-            for msg in Messages::new(datagram) {
-                let msg = msg?;
-                if msg.seq != seq || msg.port != port {
-                    continue;
-                }
-                if msg.flags & NLM_F_DUMP_INTR != 0 && deferred.is_none() {
-                    deferred = Some(Error::Protocol(format!(
-                        "{name}: dump interrupted by a concurrent change; retry"
-                    )));
-                }
-                match msg.control()? {
-                    Control::Data => {
-                        if deferred.is_none()
-                            && let Err(e) = on_data(&msg)
-                        {
-                            deferred = Some(e);
+            for d in 0..self.recv_many()? {
+                for msg in Messages::new(self.datagram(d)) {
+                    let msg = msg?;
+                    if msg.seq != seq || msg.port != self.port {
+                        continue;
+                    }
+                    if msg.flags & NLM_F_DUMP_INTR != 0 && deferred.is_none() {
+                        deferred = Some(Error::Protocol(format!(
+                            "{name}: dump interrupted by a concurrent change; retry"
+                        )));
+                    }
+                    match msg.control()? {
+                        Control::Data => {
+                            if deferred.is_none()
+                                && let Err(e) = on_data(&msg)
+                            {
+                                deferred = Some(e);
+                            }
                         }
-                    }
-                    Control::Noop => {}
-                    Control::Overrun => {
-                        return Err(Error::Protocol(format!("{name}: netlink overrun")));
-                    }
-                    Control::Ack | Control::Done => {
-                        if !dump || msg.message_type == netlink_packet_core::NLMSG_DONE {
-                            return deferred.map_or(Ok(()), Err);
+                        Control::Noop => {}
+                        Control::Overrun => {
+                            return Err(Error::Protocol(format!("{name}: netlink overrun")));
                         }
+                        Control::Ack | Control::Done => {
+                            if !dump || msg.message_type == NLMSG_DONE {
+                                return deferred.map_or(Ok(()), Err);
+                            }
+                        }
+                        Control::Failed {
+                            errno,
+                            message: text,
+                            offset,
+                        } => return Err(message::kernel_error(name, errno, text, offset)),
                     }
-                    Control::Failed {
-                        errno,
-                        message: text,
-                        offset,
-                    } => return Err(message::kernel_error(name, errno, text, offset)),
                 }
             }
         }
@@ -356,5 +321,26 @@ mod tests {
             matches!(err, Error::Timeout(d) if d == Duration::from_millis(200)),
             "{err:?}"
         );
+    }
+
+    // Several replies queued at once come back from one receive call, in
+    // order: three controller requests sent together, read as a batch.
+    #[test]
+    fn one_receive_call_takes_every_queued_datagram() {
+        let mut t = Transport::open(netlink_sys::protocols::NETLINK_GENERIC).unwrap();
+        let none: &[netlink_packet_core::DefaultNla] = &[];
+        let ack = netlink_packet_core::NLM_F_ACK;
+        for seq in 1..=3 {
+            let mut req = message::build_message(NLMSG_NOOP, NLM_F_REQUEST | ack, &[], &none);
+            message::set_sequence(&mut req, seq, t.port);
+            t.send(&req).unwrap();
+        }
+        let n = t.recv_many().unwrap();
+        assert_eq!(n, 3);
+        for d in 0..n {
+            let msg = Messages::new(t.datagram(d)).next().unwrap().unwrap();
+            assert_eq!(msg.seq, d as u32 + 1);
+            assert_eq!(msg.control().unwrap(), Control::Ack);
+        }
     }
 }

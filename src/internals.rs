@@ -1,5 +1,5 @@
-//! Entry points for fuzzing the parsers (feature `fuzzing`). Not part of
-//! the supported API.
+//! Entry points for the fuzz targets and the benchmarks (feature
+//! `internals`). Not part of the supported API: no stability promise.
 
 use crate::ipvs::reply::{
     parse_config, parse_daemon_reply, parse_dest_reply, parse_info, parse_service_reply,
@@ -37,6 +37,39 @@ pub fn decode_datagram(datagram: &[u8]) -> usize {
         .count();
     }
     decoded
+}
+
+/// The datagrams [`Ipvs::apply_batch`](crate::Ipvs::apply_batch) would
+/// send for `batch` to family `family` (sequence numbers left 0).
+pub fn encode_batch(batch: &crate::Batch, family: u16) -> Vec<Vec<u8>> {
+    batch.datagrams(family)
+}
+
+/// The message [`Ipvs::add_service`](crate::Ipvs::add_service) sends.
+pub fn encode_add_service(service: &crate::Service, family: u16) -> crate::Result<Vec<u8>> {
+    Ok(crate::ipvs::request::Request::add_service(service)?.encode(family))
+}
+
+/// Decodes every service of a `GET_SERVICE` dump datagram.
+pub fn decode_services(datagram: &[u8]) -> crate::Result<Vec<crate::ServiceEntry>> {
+    let mut out = Vec::new();
+    for msg in Messages::new(datagram) {
+        out.push(parse_service_reply(msg?.payload)?);
+    }
+    Ok(out)
+}
+
+/// The limit of batched writes: sends pre-encoded datagrams (from
+/// [`encode_batch`]) back to back, without waiting between them, and
+/// waits only for the acknowledgement of the very last message. Only for
+/// batches that cannot fail (errors are not collected).
+pub fn send_encoded(ipvs: &crate::Ipvs, datagrams: &mut [Vec<u8>]) -> crate::Result<()> {
+    ipvs.send_encoded(datagrams)
+}
+
+/// The family id the handle resolved.
+pub fn family(ipvs: &crate::Ipvs) -> u16 {
+    ipvs.family
 }
 
 #[cfg(test)]
