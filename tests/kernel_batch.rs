@@ -186,7 +186,9 @@ fn one_pass_read_of_services_with_destinations() {
     for i in 0..3_000 {
         batch.add_service(&Service::new(svc_id(i))).unwrap();
         for j in 0..count(i) {
-            batch.add_destination(&svc_id(i), &dest(i * 100, j)).unwrap();
+            batch
+                .add_destination(&svc_id(i), &dest(i * 100, j))
+                .unwrap();
         }
     }
     assert!(ipvs.apply_batch(&batch).unwrap().is_ok());
