@@ -123,6 +123,8 @@ def main():
                 if tool == "ipvsadm" and (out.count("\n-A") + out.startswith("-A"), out.count("\n-a")) != (n, n * D):
                     sys.exit("bench: ipvsadm -Sn incomplete")
                 rec(n, "dump", tool, wall)
+                if tool.startswith("lvs"):
+                    rec(n, "dump (in-process)", tool, inner(out))
                 print(f"  N={n} round {rep + 1}: dump   {tool:<15} {wall:8.3f} s", file=sys.stderr, flush=True)
             out, wall = sh(PEERS, "idle-apply", str(n), str(D))
             if "changes 0" not in out:
@@ -163,14 +165,16 @@ def main():
             flush()
         trace = tempfile.NamedTemporaryFile(suffix=".strace", delete=False).name
         sh("strace", "-f", "-c", "-o", trace, *cmd)
+        total = None
         with open(trace) as f:
-            m = re.search(r"^100\.00\s+\S+\s+\S+\s+\S+\s+(\d+)", f.read(), re.M)
+            for line in f:
+                words = line.split()
+                # "100.00 seconds usecs/call calls [errors] total"
+                if words and words[-1] == "total" and len(words) >= 5:
+                    total = int(words[3])
         os.unlink(trace)
-        total = int(m.group(1)) if m else None
         per = n * (D + 1) if op == "create" else n
         sc[(op, tool)] = total / per if total else None
-        if op == "create" and tool != ("lvs apply"):
-            pass
     flush()
     os.unlink(rulefile.name)
 
@@ -205,10 +209,18 @@ def main():
             print(f"| {tool} | {fmt(c)} | {rc} | {fmt(d)} | {rd} | {fmt(e)} | {fmt(i)} |")
         b = med(results.get((n, "create (in-process)", "lvs batch"), []))
         l = med(results.get((n, "create (in-process)", "limit"), []))
+        print()
         if b and l:
-            print()
-            print(f"Batched create in-process {fmt(b)} vs the limit (pre-encoded batches, only the final ack awaited) "
-                  f"{fmt(l)}: {b / l:.2f}x the limit.")
+            print(f"- batched create, in-process: {fmt(b)}; the limit (the same pre-encoded batches sent back to back, "
+                  f"only the final ack awaited): {fmt(l)}; batch / limit = {b / l:.2f}")
+        for tool in ["lvs one-by-one", "lvs batch", "lvs apply"]:
+            v = med(results.get((n, "create (in-process)", tool), []))
+            if v:
+                print(f"- create in-process, {tool}: {fmt(v)}")
+        for tool in ["lvs one-by-one", "lvs one-pass"]:
+            v = med(results.get((n, "dump (in-process)", tool), []))
+            if v:
+                print(f"- dump in-process, {tool}: {fmt(v)}" + (f" ({base_d / v:.1f}x ipvsadm -Sn)" if base_d else ""))
         print("(create and dump: wall time of the whole command, process start included; "
               "edit one: in-process for the libraries, the whole `ipvsadm -E` command for ipvsadm.)")
     print()

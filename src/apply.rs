@@ -233,11 +233,8 @@ impl Ipvs {
         if batch.is_empty() {
             return Ok(report);
         }
-        let results = self.apply_batch(&batch)?.into_results();
-        for (op, result) in batch.ops().iter().zip(results) {
-            if let Err(e) = result {
-                report.failures.push((*op, e));
-            }
+        for (_, op, e) in self.apply_batch(&batch)?.into_failures() {
+            report.failures.push((op, e));
         }
         Ok(report)
     }

@@ -213,41 +213,34 @@ impl Batch {
     }
 }
 
-/// The result of every operation of a batch, in the batch's order.
+/// The kernel's verdict on every operation of a batch.
 #[derive(Debug)]
 pub struct BatchReport {
-    ops: Vec<Op>,
-    results: Vec<Result<()>>,
+    len: usize,
+    /// The failed operations, in the batch's order.
+    failures: Vec<(usize, Op, Error)>,
 }
 
 impl BatchReport {
     /// Whether every operation succeeded.
     pub fn is_ok(&self) -> bool {
-        self.results.iter().all(|r| r.is_ok())
+        self.failures.is_empty()
     }
 
     /// How many operations succeeded.
     pub fn succeeded(&self) -> usize {
-        self.results.iter().filter(|r| r.is_ok()).count()
+        self.len - self.failures.len()
     }
 
-    /// The failed operations: index in the batch, operation, error.
+    /// The failed operations, in the batch's order: index in the batch,
+    /// operation, error.
     pub fn failures(&self) -> impl Iterator<Item = (usize, &Op, &Error)> {
-        self.ops
-            .iter()
-            .zip(&self.results)
-            .enumerate()
-            .filter_map(|(i, (op, r))| r.as_ref().err().map(|e| (i, op, e)))
+        self.failures.iter().map(|(i, op, e)| (*i, op, e))
     }
 
-    /// Each operation with its result.
-    pub fn results(&self) -> impl Iterator<Item = (&Op, &Result<()>)> {
-        self.ops.iter().zip(&self.results)
-    }
-
-    /// The results, in the batch's order.
-    pub fn into_results(self) -> Vec<Result<()>> {
-        self.results
+    /// The failed operations, taken out of the report.
+    pub fn into_failures(self) -> Vec<(usize, Op, Error)> {
+        self.failures
     }
 }
 
@@ -262,7 +255,7 @@ impl Ipvs {
     /// returned only when talking to the kernel failed (a timeout, a
     /// socket error); operations sent before that may have been applied.
     pub fn apply_batch(&self, batch: &Batch) -> Result<BatchReport> {
-        let mut results: Vec<Result<()>> = (0..batch.len()).map(|_| Ok(())).collect();
+        let mut failures = Vec::new();
         let mut datagram = Vec::with_capacity(WINDOW_BYTES + 1024);
         let mut transport = self.lock();
         for window in batch.windows() {
@@ -270,18 +263,19 @@ impl Ipvs {
             let offsets = batch.stamp(window, self.family, &mut datagram);
             transport.exchange_window(&mut datagram, &offsets, &mut |i, e| {
                 let (name, target) = batch.meta[first + i];
-                results[first + i] = Err(match e {
+                let error = match e {
                     Error::Kernel(mut k) => {
                         k.request = name;
                         Error::from_kernel(k, target)
                     }
                     other => other,
-                });
+                };
+                failures.push((first + i, batch.ops[first + i], error));
             })?;
         }
         Ok(BatchReport {
-            ops: batch.ops.clone(),
-            results,
+            len: batch.len(),
+            failures,
         })
     }
 }

@@ -42,9 +42,11 @@ pub(crate) struct Transport {
     socket: Socket,
     port: u32,
     seq: u32,
-    /// Receive slots (allocated on first use) and what the last receive
-    /// call put in each.
-    slots: Vec<Vec<u8>>,
+    /// Receive slots, [`RECV_SLOTS`] of [`RECV_SIZE`] bytes in one
+    /// allocation (made on first use; large enough to be mapped lazily, so
+    /// only the pages the kernel writes to are ever touched), and what the
+    /// last receive call put in each.
+    slots: Vec<u8>,
     lens: Vec<usize>,
     timeout: Duration,
 }
@@ -138,7 +140,7 @@ impl Transport {
     /// Datagram `i` is then [`Transport::datagram`]`(i)`.
     fn recv_many(&mut self) -> Result<usize> {
         if self.slots.is_empty() {
-            self.slots = (0..RECV_SLOTS).map(|_| vec![0u8; RECV_SIZE]).collect();
+            self.slots = vec![0u8; RECV_SLOTS * RECV_SIZE];
         }
         self.lens.clear();
         // Built per call: it holds raw pointers, so it is neither Send nor
@@ -147,8 +149,8 @@ impl Transport {
         loop {
             let mut iovs: Vec<[IoSliceMut<'_>; 1]> = self
                 .slots
-                .iter_mut()
-                .map(|s| [IoSliceMut::new(&mut s[..])])
+                .chunks_mut(RECV_SIZE)
+                .map(|s| [IoSliceMut::new(s)])
                 .collect();
             let result = recvmmsg(
                 self.socket.as_raw_fd(),
@@ -178,7 +180,7 @@ impl Transport {
 
     /// Datagram `i` of the last [`Transport::recv_many`].
     fn datagram(&self, i: usize) -> &[u8] {
-        &self.slots[i][..self.lens[i]]
+        &self.slots[i * RECV_SIZE..i * RECV_SIZE + self.lens[i]]
     }
 
     /// Sends several requests in one datagram and waits until the kernel
