@@ -310,12 +310,13 @@ impl Cluster {
                     }
                     add(ip, p.port, &external);
                 }
-                if matches!(svc.kind.as_str(), "NodePort" | "LoadBalancer") {
-                    if let Some(np) = p.node_port {
-                        for &ip in &node.addresses {
-                            add(ip, np, &external);
-                        }
+                if matches!(svc.kind.as_str(), "NodePort" | "LoadBalancer")
+                    && let Some(np) = p.node_port
+                {
+                    for &ip in &node.addresses {
+                        add(ip, np, &external);
                     }
+                }
                 }
             }
         }
