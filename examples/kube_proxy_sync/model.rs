@@ -317,7 +317,6 @@ impl Cluster {
                         add(ip, np, &external);
                     }
                 }
-                }
             }
         }
         Desired { servers, bind }
