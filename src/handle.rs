@@ -206,6 +206,9 @@ impl Ipvs {
     /// Streams every service of the namespace to `f` as the dump arrives,
     /// without collecting them. An error from `f` stops the delivery (the
     /// rest of the dump is read and dropped) and is returned.
+    ///
+    /// The handle stays locked while `f` runs: `f` must not use this
+    /// handle (the call would deadlock); open another handle if it must.
     pub fn for_each_service(&self, mut f: impl FnMut(ServiceEntry) -> Result<()>) -> Result<()> {
         self.run(&Request::dump_services(), &mut |p| {
             f(parse_service_reply(p)?)
@@ -217,7 +220,8 @@ impl Ipvs {
     /// and the destinations of each group of services are fetched on a
     /// second socket while the service dump waits, so memory stays bounded
     /// by a few dozen services whatever the size of the table. An error
-    /// from `f` stops the delivery and is returned.
+    /// from `f` stops the delivery and is returned. As with
+    /// [`Ipvs::for_each_service`], `f` must not use this handle.
     ///
     /// Like the kernel's dumps themselves, this is no atomic snapshot: a
     /// change made meanwhile by someone else may or may not show.
