@@ -66,6 +66,7 @@ def count_table():
 
 def main():
     ns_list = [int(a) for a in sys.argv[1:]] or [1000, 10000]
+    subprocess.run(["modprobe", "ip_vs"], check=False)
     subprocess.run(["ip", "netns", "add", NS], check=True)
     subprocess.run(["ip", "-n", NS, "link", "set", "lo", "up"], check=True)
     py = [sys.executable, os.path.join(HERE, "bench_pyroute2.py")]
@@ -184,7 +185,8 @@ def main():
             return "—"
         return f"{s * 1000:.2f} ms" if s < 1 else f"{s:.2f} s"
     print()
-    print(f"Linux {kernel} (User-Mode Linux guest), one boot; {ipvsadm_version.split(' (')[0]}; "
+    guest = "QEMU guest, TCG" if os.environ.get("LVS_BENCH_GUEST") == "qemu" else "User-Mode Linux guest"
+    print(f"Linux {kernel} ({guest}), one boot; {ipvsadm_version.split(' (')[0]}; "
           f"pyroute2 0.9.7{'' if pyroute2 else ' (not available)'}; medians of {REPS}; "
           f"syscall canary: median {statistics.median(canary):.1f} us per getppid() "
           f"(min {min(canary):.1f}, max {max(canary):.1f})")
