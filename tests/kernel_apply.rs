@@ -7,10 +7,6 @@ use std::net::SocketAddr;
 use common::*;
 use lvs::*;
 
-fn sa(s: &str) -> SocketAddr {
-    s.parse().unwrap()
-}
-
 fn vs(vip: &str, pods: &[&str]) -> VirtualServer {
     let mut v = VirtualServer::new(
         Service::new(ServiceId::tcp(sa(vip))).with_scheduler(Scheduler::RoundRobin),

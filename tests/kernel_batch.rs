@@ -9,10 +9,6 @@ use std::net::{Ipv4Addr, SocketAddr};
 use common::*;
 use lvs::*;
 
-fn sa(s: &str) -> SocketAddr {
-    s.parse().unwrap()
-}
-
 fn svc_id(i: u32) -> ServiceId {
     ServiceId::tcp(SocketAddr::new(Ipv4Addr::from(0x0a40_0000 + i).into(), 80))
 }

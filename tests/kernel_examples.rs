@@ -3,32 +3,7 @@
 
 mod common;
 
-use std::path::PathBuf;
-
 use common::*;
-
-/// The path of a built example (scripts/test builds them first).
-pub fn example(name: &str) -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let path = exe
-        .parent()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .join("examples")
-        .join(name);
-    assert!(
-        path.exists(),
-        "{} is not built: run `cargo build --examples`",
-        path.display()
-    );
-    path
-}
-
-fn run_example(ns: &TestNetns, name: &str, args: &[&str]) -> String {
-    let path = example(name);
-    ns.exec(path.to_str().unwrap(), args)
-}
 
 #[test]
 #[ignore = "needs a kernel with IPVS: run scripts/test (UML guest)"]

@@ -11,10 +11,6 @@ use std::sync::Arc;
 use common::*;
 use lvs::*;
 
-fn sa(s: &str) -> SocketAddr {
-    s.parse().unwrap()
-}
-
 /// Every kind of service identity: IPv4/IPv6 × TCP/UDP/SCTP, and fwmark.
 fn identities() -> Vec<ServiceId> {
     vec![

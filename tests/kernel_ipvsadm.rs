@@ -5,14 +5,9 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::net::SocketAddr;
 
 use common::*;
 use lvs::*;
-
-fn sa(s: &str) -> SocketAddr {
-    s.parse().unwrap()
-}
 
 fn tun(t: Tunnel) -> Forwarding {
     Forwarding::Tunnel(t)

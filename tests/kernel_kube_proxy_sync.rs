@@ -5,30 +5,11 @@
 
 mod common;
 
-use std::path::PathBuf;
-
 use common::*;
-
-fn example() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let path = exe
-        .parent()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .join("examples")
-        .join("kube_proxy_sync");
-    assert!(
-        path.exists(),
-        "{} is not built: run `cargo build --examples`",
-        path.display()
-    );
-    path
-}
 
 fn sync(ns: &TestNetns, file: &str) -> String {
     ns.exec(
-        example().to_str().unwrap(),
+        example("kube_proxy_sync").to_str().unwrap(),
         &["--node", "node-a", "--quiet", file],
     )
 }

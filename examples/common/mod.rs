@@ -1,14 +1,18 @@
 //! Helpers shared by the examples: a tiny argument parser and the table
-//! printer (in `ipvsadm -Ln` form).
+//! printer (in `ipvsadm -Ln` form); `kube` holds what the kube-proxy
+//! rule-set examples share.
 #![allow(dead_code)]
+
+pub mod kube;
 
 use std::collections::VecDeque;
 use std::fmt::Write as _;
-use std::net::{IpAddr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::process::exit;
 
 use lvs::{
-    AddressFamily, Forwarding, Ipvs, Netmask, Protocol, ServiceEntry, ServiceFlags, ServiceId,
+    AddressFamily, Forwarding, Ipvs, Netmask, Protocol, Service, ServiceEntry, ServiceFlags,
+    ServiceId,
 };
 
 /// Command-line arguments, consumed front to back.
@@ -119,7 +123,12 @@ fn addr(a: &SocketAddr) -> String {
 }
 
 fn service_line(e: &ServiceEntry) -> String {
-    let s = &e.service;
+    service_text(&e.service)
+}
+
+/// A service as `ipvsadm -Ln` shows it on its line of the table, e.g.
+/// `TCP  10.96.0.10:8080 rr persistent 10800`.
+pub fn service_text(s: &Service) -> String {
     let mut line = match s.id {
         ServiceId::Inet { protocol, addr: a } => {
             let proto = match protocol {
@@ -136,7 +145,9 @@ fn service_line(e: &ServiceEntry) -> String {
             } else {
                 ""
             };
-            format!("FWM  {mark}{v6} {}", s.scheduler)
+            // (ipvsadm prints the mark with %d: marks from 2^31 up as
+            // negative numbers)
+            format!("FWM  {}{v6} {}", mark as i32, s.scheduler)
         }
     };
     let sched_flags: Vec<&str> = match s.scheduler.name() {
@@ -201,17 +212,16 @@ pub fn table(ipvs: &Ipvs) -> lvs::Result<String> {
         info.version, info.connection_table_size
     );
     let mut services = ipvs.services()?;
-    services.sort_by_key(|e| match e.service.id {
-        ServiceId::Inet { protocol, addr } => {
-            (0, 0, addr.is_ipv6(), protocol_key(protocol), Some(addr))
-        }
-        ServiceId::Fwmark { mark, family } => (1, mark, family == AddressFamily::Ipv6, 0, None),
+    ipvsadm_sort(&mut services, &|a, b| {
+        compare_services(&a.service.id, &b.service.id)
     });
     for e in &services {
         out.push_str(&service_line(e));
         out.push('\n');
         let mut dests = ipvs.destinations(&e.service.id)?;
-        dests.sort_by_key(|d| d.destination.addr);
+        ipvsadm_sort(&mut dests, &|a, b| {
+            compare_dests(&a.destination.addr, &b.destination.addr)
+        });
         for d in dests {
             let method = match d.destination.forwarding {
                 Forwarding::Masquerade => "Masq",
@@ -232,6 +242,104 @@ pub fn table(ipvs: &Ipvs) -> lvs::Result<String> {
         }
     }
     Ok(out)
+}
+
+/// Sorts as ipvsadm's `qsort` does: glibc's top-down merge sort, which
+/// gives a definite order even for ipvsadm's comparators, which are not
+/// total orders (they subtract 32-bit addresses into an `int`, so
+/// 203.0.113.10 sorts before 10.0.0.99).
+fn ipvsadm_sort<T: Clone>(v: &mut [T], cmp: &dyn Fn(&T, &T) -> i32) {
+    if v.len() <= 1 {
+        return;
+    }
+    let (a, b) = v.split_at_mut(v.len() / 2);
+    ipvsadm_sort(a, cmp);
+    ipvsadm_sort(b, cmp);
+    let mut merged = Vec::with_capacity(a.len() + b.len());
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() && j < b.len() {
+        if cmp(&a[i], &b[j]) <= 0 {
+            merged.push(a[i].clone());
+            i += 1;
+        } else {
+            merged.push(b[j].clone());
+            j += 1;
+        }
+    }
+    merged.extend_from_slice(&a[i..]);
+    merged.extend_from_slice(&b[j..]);
+    v.clone_from_slice(&merged);
+}
+
+/// An address as libipvs holds it: four host-order words (IPv4 in the
+/// first).
+fn words(ip: IpAddr) -> [u32; 4] {
+    match ip {
+        IpAddr::V4(v4) => [u32::from(v4), 0, 0, 0],
+        IpAddr::V6(v6) => {
+            let o = v6.octets();
+            [0, 4, 8, 12].map(|i| u32::from_be_bytes([o[i], o[i + 1], o[i + 2], o[i + 3]]))
+        }
+    }
+}
+
+/// `ntohl(a) - ntohl(b)` into an `int`, as libipvs computes it.
+fn diff32(a: u32, b: u32) -> i32 {
+    a.wrapping_sub(b) as i32
+}
+
+/// libipvs' address comparison: all four words if the first is IPv6,
+/// else the first word only.
+fn compare_addrs(a: IpAddr, b: IpAddr) -> i32 {
+    let (wa, wb) = (words(a), words(b));
+    let n = if a.is_ipv6() { 4 } else { 1 };
+    (0..n)
+        .map(|i| diff32(wa[i], wb[i]))
+        .find(|r| *r != 0)
+        .unwrap_or(0)
+}
+
+/// libipvs' `ipvs_cmp_services`: fwmark, family, protocol, address, port.
+fn compare_services(a: &ServiceId, b: &ServiceId) -> i32 {
+    // The fields as libipvs fills them in: zero where the kernel sends
+    // nothing (a fwmark service has no protocol, address or port).
+    let fields = |id: &ServiceId| match *id {
+        ServiceId::Inet { protocol, addr } => (0, addr.is_ipv6(), protocol_key(protocol), addr),
+        ServiceId::Fwmark { mark, family } => {
+            let v6 = family == AddressFamily::Ipv6;
+            let any: IpAddr = if v6 {
+                Ipv6Addr::UNSPECIFIED.into()
+            } else {
+                Ipv4Addr::UNSPECIFIED.into()
+            };
+            (mark, v6, 0, SocketAddr::new(any, 0))
+        }
+    };
+    let (ma, va, pa, sa) = fields(a);
+    let (mb, vb, pb, sb) = fields(b);
+    [
+        diff32(ma, mb),
+        af(va) - af(vb),
+        i32::from(pa) - i32::from(pb),
+        compare_addrs(sa.ip(), sb.ip()),
+        i32::from(sa.port()) - i32::from(sb.port()),
+    ]
+    .into_iter()
+    .find(|r| *r != 0)
+    .unwrap_or(0)
+}
+
+/// libipvs' `ipvs_cmp_dests`: address, then port.
+fn compare_dests(a: &SocketAddr, b: &SocketAddr) -> i32 {
+    match compare_addrs(a.ip(), b.ip()) {
+        0 => i32::from(a.port()) - i32::from(b.port()),
+        r => r,
+    }
+}
+
+/// `AF_INET6` or `AF_INET`.
+fn af(v6: bool) -> i32 {
+    if v6 { 10 } else { 2 }
 }
 
 fn protocol_key(p: Protocol) -> u16 {

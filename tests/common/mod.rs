@@ -7,6 +7,7 @@ use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use lvs::Ipvs;
+pub mod traffic;
 
 /// Why every kernel test is ignored on the host.
 pub const GUEST_ONLY: &str = "needs a kernel with IPVS: run scripts/test (UML guest)";
@@ -151,4 +152,34 @@ pub fn fetch(ns: &TestNetns, addr: &str) -> String {
         c.read_to_string(&mut s).unwrap();
         s
     })
+}
+
+/// The path of a built example (`cargo build --examples` first).
+pub fn example(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let path = exe
+        .parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .join("examples")
+        .join(name);
+    assert!(
+        path.exists(),
+        "{} is not built: run `cargo build --examples`",
+        path.display()
+    );
+    path
+}
+
+/// Runs the example `name` inside `ns`, as a user would (`ip netns exec NS
+/// target/debug/examples/NAME ARGS`), and returns its stdout; panics with
+/// its stderr if it fails.
+pub fn run_example(ns: &TestNetns, name: &str, args: &[&str]) -> String {
+    ns.exec(example(name).to_str().unwrap(), args)
+}
+
+/// A socket address from text (test data).
+pub fn sa(s: &str) -> std::net::SocketAddr {
+    s.parse().unwrap()
 }
