@@ -118,7 +118,9 @@ fn main() {
                     }
                 }
                 Some("batch") => {
+                    let built = Instant::now();
                     let b = batch(n, d);
+                    println!("build_seconds {:.6}", built.elapsed().as_secs_f64());
                     t = Instant::now();
                     let report = ipvs.apply_batch(&b).unwrap();
                     assert!(report.is_ok());
