@@ -23,8 +23,9 @@ const NETLINK_GENERIC: isize = netlink_sys::protocols::NETLINK_GENERIC;
 
 /// A handle on the kernel's IPVS table of one network namespace.
 ///
-/// It owns one generic netlink socket, bound in the namespace where the
-/// handle was opened (the socket's namespace is the one IPVS acts on, for
+/// It owns a generic netlink socket (and a second one for the destination
+/// dumps of one-pass reads), bound in the namespace where the handle was
+/// opened (the socket's namespace is the one IPVS acts on, for
 /// the handle's whole life), and the `"IPVS"` family id, resolved once.
 ///
 /// `Ipvs` is `Send` and `Sync`: share it between threads by reference or in

@@ -55,7 +55,7 @@
 //!
 //! # Handles, threads and namespaces
 //!
-//! An [`Ipvs`] owns one netlink socket and resolves the family once, when
+//! An [`Ipvs`] owns its netlink sockets and resolves the family once, when
 //! it opens; opening fails with [`Error::NotSupported`] when the kernel has
 //! no IPVS and with [`Error::PermissionDenied`] without `CAP_NET_ADMIN`. It
 //! is `Send + Sync`; requests from several threads are serialised, and each
