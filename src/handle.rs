@@ -126,21 +126,13 @@ impl Ipvs {
         on_data: &mut dyn FnMut(&[u8]) -> Result<()>,
     ) -> Result<()> {
         let mut bytes = request.encode(self.family);
-        let (family, name, target) = (self.family, request.name, request.target);
-        transport
-            .exchange(&mut bytes, name, &mut |msg| {
-                if msg.message_type != family {
-                    return Err(Error::Protocol(format!(
-                        "{name}: reply of message type {} (expected {family})",
-                        msg.message_type
-                    )));
-                }
-                on_data(msg.payload)
-            })
-            .map_err(|e| match e {
-                Error::Kernel(k) => Error::from_kernel(k, target),
-                other => other,
-            })
+        transport.request(
+            &mut bytes,
+            request.name,
+            self.family,
+            request.target,
+            on_data,
+        )
     }
 
     /// Sends a request that is answered by an acknowledgement only.
@@ -368,14 +360,8 @@ fn fetch_destinations(
         let mut bytes = request.encode(family);
         let af = s.service.id.family();
         let mut dests = Vec::new();
-        dumper.exchange(&mut bytes, request.name, &mut |msg| {
-            if msg.message_type != family {
-                return Err(Error::Protocol(format!(
-                    "GET_DEST: reply of message type {} (expected {family})",
-                    msg.message_type
-                )));
-            }
-            dests.push(parse_dest_reply(msg.payload, af)?);
+        dumper.request(&mut bytes, request.name, family, request.target, &mut |p| {
+            dests.push(parse_dest_reply(p, af)?);
             Ok(())
         })?;
         out.push(dests);

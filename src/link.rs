@@ -174,19 +174,7 @@ impl Links {
         on_data: &mut dyn FnMut(&[u8]) -> Result<()>,
     ) -> Result<()> {
         self.lock()
-            .exchange(&mut request, name, &mut |msg| {
-                if msg.message_type != expect {
-                    return Err(Error::Protocol(format!(
-                        "{name}: reply of message type {} (expected {expect})",
-                        msg.message_type
-                    )));
-                }
-                on_data(msg.payload)
-            })
-            .map_err(|e| match e {
-                Error::Kernel(k) => Error::from_kernel(k, Target::Link),
-                other => other,
-            })
+            .request(&mut request, name, expect, Target::Link, on_data)
     }
 
     /// Sends a request answered by an acknowledgement only.

@@ -12,7 +12,7 @@ use nix::sys::socket::{MsgFlags, MultiHeaders, recvmmsg, setsockopt};
 use nix::sys::time::TimeVal;
 
 use super::message::{self, Control, Message, Messages, NLM_F_DUMP_INTR};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, Target};
 
 /// Bytes of each receive slot. The kernel never builds a dump datagram
 /// larger than 32 KiB (`netlink_recvmsg` caps the size it learns from the
@@ -238,6 +238,33 @@ impl Transport {
                 return Ok(());
             }
         }
+    }
+
+    /// [`Transport::exchange`] for a request whose replies must all be of
+    /// message type `expect` (the family id of a generic netlink family, an
+    /// rtnetlink message kind): hands each reply's payload to `on_data`, and
+    /// gives a kernel error its own variant, read for `target`.
+    pub(crate) fn request(
+        &mut self,
+        bytes: &mut [u8],
+        name: &'static str,
+        expect: u16,
+        target: Target,
+        on_data: &mut dyn FnMut(&[u8]) -> Result<()>,
+    ) -> Result<()> {
+        self.exchange(bytes, name, &mut |msg| {
+            if msg.message_type != expect {
+                return Err(Error::Protocol(format!(
+                    "{name}: reply of message type {} (expected {expect})",
+                    msg.message_type
+                )));
+            }
+            on_data(msg.payload)
+        })
+        .map_err(|e| match e {
+            Error::Kernel(k) => Error::from_kernel(k, target),
+            other => other,
+        })
     }
 
     /// Sends one request (a message from [`message::build_message`]) and
