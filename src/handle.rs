@@ -16,7 +16,7 @@ use crate::ipvs::reply::{
 };
 use crate::ipvs::request::Request;
 use crate::ipvs::service::{Service, ServiceEntry, ServiceId};
-use crate::netlink::{Transport, genl};
+use crate::netlink::{Transport, genl, lock};
 use crate::netns;
 
 const NETLINK_GENERIC: isize = netlink_sys::protocols::NETLINK_GENERIC;
@@ -276,12 +276,7 @@ impl Ipvs {
     /// newest first as the kernel keeps them. [`Error::ServiceNotFound`] if
     /// the service does not exist (the kernel's dump alone cannot tell).
     pub fn destinations(&self, service: &ServiceId) -> Result<Vec<DestinationEntry>> {
-        let family = service.family();
-        let mut all = Vec::new();
-        self.run(&Request::dump_destinations(service)?, &mut |p| {
-            all.push(parse_dest_reply(p, family)?);
-            Ok(())
-        })?;
+        let all = dump_destinations(&mut self.lock(), self.family, service)?;
         if all.is_empty() {
             // An empty dump: no destinations, or no service?
             self.service(service)?;
@@ -339,10 +334,21 @@ impl Ipvs {
     }
 }
 
-fn lock(transport: &Mutex<Transport>) -> MutexGuard<'_, Transport> {
-    // A panic in another thread cannot leave a transport inconsistent:
-    // stale replies are dropped by sequence number.
-    transport.lock().unwrap_or_else(|e| e.into_inner())
+/// The destinations of one service, by a `GET_DEST` dump on `transport`.
+fn dump_destinations(
+    transport: &mut Transport,
+    family: u16,
+    service: &ServiceId,
+) -> Result<Vec<DestinationEntry>> {
+    let request = Request::dump_destinations(service)?;
+    let mut bytes = request.encode(family);
+    let af = service.family();
+    let mut dests = Vec::new();
+    transport.request(&mut bytes, request.name, family, request.target, &mut |p| {
+        dests.push(parse_dest_reply(p, af)?);
+        Ok(())
+    })?;
+    Ok(dests)
 }
 
 /// The destinations of each of `services`, one `GET_DEST` dump each (the
@@ -354,17 +360,8 @@ fn fetch_destinations(
     family: u16,
     services: &[ServiceEntry],
 ) -> Result<Vec<Vec<DestinationEntry>>> {
-    let mut out = Vec::with_capacity(services.len());
-    for s in services {
-        let request = Request::dump_destinations(&s.service.id)?;
-        let mut bytes = request.encode(family);
-        let af = s.service.id.family();
-        let mut dests = Vec::new();
-        dumper.request(&mut bytes, request.name, family, request.target, &mut |p| {
-            dests.push(parse_dest_reply(p, af)?);
-            Ok(())
-        })?;
-        out.push(dests);
-    }
-    Ok(out)
+    services
+        .iter()
+        .map(|s| dump_destinations(dumper, family, &s.service.id))
+        .collect()
 }

@@ -25,7 +25,7 @@ use netlink_packet_route::link::{
 };
 
 use crate::error::{Error, Result, Target};
-use crate::netlink::{Transport, build_message};
+use crate::netlink::{Transport, build_message, lock};
 use crate::netns;
 
 const NETLINK_ROUTE: isize = netlink_sys::protocols::NETLINK_ROUTE;
@@ -159,9 +159,7 @@ impl Links {
     }
 
     fn lock(&self) -> MutexGuard<'_, Transport> {
-        // Stale replies are dropped by sequence number: a panic elsewhere
-        // cannot leave the transport inconsistent.
-        self.transport.lock().unwrap_or_else(|e| e.into_inner())
+        lock(&self.transport)
     }
 
     /// Sends one request and hands the payload of each reply, which must

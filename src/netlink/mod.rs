@@ -7,4 +7,4 @@ pub(crate) mod message;
 pub(crate) mod socket;
 
 pub(crate) use message::build_message;
-pub(crate) use socket::Transport;
+pub(crate) use socket::{Transport, lock};

@@ -3,6 +3,7 @@
 
 use std::io::IoSliceMut;
 use std::os::fd::AsRawFd;
+use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use netlink_packet_core::{NLM_F_DUMP, NLMSG_DONE, NLMSG_ERROR};
@@ -36,6 +37,13 @@ pub(crate) const SOCKET_RECV_BUFFER: usize = 4 * 1024 * 1024;
 
 /// Default time the kernel may stay silent while a reply is awaited.
 pub(crate) const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Locks a transport shared by a handle's callers. A panic in another
+/// caller cannot leave a transport inconsistent (stale replies are dropped
+/// by sequence number), so a poisoned lock is taken over.
+pub(crate) fn lock(transport: &Mutex<Transport>) -> MutexGuard<'_, Transport> {
+    transport.lock().unwrap_or_else(|e| e.into_inner())
+}
 
 /// A netlink socket connected to the kernel.
 pub(crate) struct Transport {

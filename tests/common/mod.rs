@@ -49,29 +49,9 @@ impl TestNetns {
 
     /// Runs a command inside the namespace with `stdin`, returning stdout.
     pub fn exec_stdin(&self, cmd: &str, args: &[&str], stdin: &str) -> String {
-        use std::io::Write;
         let mut full = vec!["netns", "exec", &self.name, cmd];
         full.extend_from_slice(args);
-        let mut child = Command::new("ip")
-            .args(&full)
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .expect("spawn");
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(stdin.as_bytes())
-            .unwrap();
-        let out = child.wait_with_output().unwrap();
-        assert!(
-            out.status.success(),
-            "{cmd} {args:?} failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
+        run_stdin("ip", &full, stdin)
     }
 }
 
@@ -81,6 +61,33 @@ impl Drop for TestNetns {
             .args(["netns", "del", &self.name])
             .status();
     }
+}
+
+/// Runs a command with `stdin` and returns its stdout; panics with its
+/// stderr (and the input) if it fails.
+pub fn run_stdin(cmd: &str, args: &[&str], stdin: &str) -> String {
+    use std::io::Write;
+    use std::process::Stdio;
+    let mut child = Command::new(cmd)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run {cmd}: {e}"));
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{cmd} {args:?} failed: {}\n{stdin}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
 }
 
 pub fn run(cmd: &str, args: &[&str]) -> String {

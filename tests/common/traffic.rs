@@ -23,7 +23,6 @@ use std::collections::BTreeMap;
 use std::io::{self, BufRead, BufReader, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::os::fd::AsRawFd;
-use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -31,7 +30,7 @@ use std::time::Duration;
 
 use lvs::Ipvs;
 
-use super::{TestNetns, run_example};
+use super::{TestNetns, run_example, run_stdin};
 
 /// The client's address on its LAN.
 pub const CLIENT: Ipv4Addr = Ipv4Addr::new(192, 168, 50, 2);
@@ -46,29 +45,10 @@ const TIMEOUT: Duration = Duration::from_secs(5);
 /// namespace.
 fn ip_batch(ns: Option<&TestNetns>, lines: &[String]) {
     let script = lines.join("\n") + "\n";
-    if let Some(ns) = ns {
-        ns.exec_stdin("ip", &["-batch", "-"], &script);
-        return;
-    }
-    let mut child = Command::new("ip")
-        .args(["-batch", "-"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn ip");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(script.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "ip -batch failed: {}\n{script}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    match ns {
+        Some(ns) => ns.exec_stdin("ip", &["-batch", "-"], &script),
+        None => run_stdin("ip", &["-batch", "-"], &script),
+    };
 }
 
 /// Sets sysctls (`name=value`) inside `ns`.
