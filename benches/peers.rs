@@ -5,7 +5,9 @@
 //!     peers canary                   cost of one cheap system call
 //!     peers create MODE N D          N services x D destinations; MODE is
 //!                                    single (one request at a time), batch
-//!                                    (Ipvs::apply_batch), apply (Ipvs::apply
+//!                                    (Ipvs::apply_batch of a Batch built
+//!                                    first), stream (Ipvs::batch_writer,
+//!                                    encoding while sending), apply (Ipvs::apply
 //!                                    from empty) or limit (pre-encoded
 //!                                    batches sent back to back, waiting only
 //!                                    for the last acknowledgement)
@@ -53,9 +55,10 @@ fn rule_set(n: u32, d: u32) -> Vec<VirtualServer> {
 fn batch(n: u32, d: u32) -> Batch {
     let mut b = Batch::new();
     for i in 0..n {
-        b.add_service(&service(i)).unwrap();
+        let svc = service(i);
+        b.add_service(&svc).unwrap();
         for j in 0..d {
-            b.add_destination(&service(i).id, &dest(i, j)).unwrap();
+            b.add_destination(&svc.id, &dest(i, j)).unwrap();
         }
     }
     b
@@ -125,6 +128,21 @@ fn main() {
                     let report = ipvs.apply_batch(&b).unwrap();
                     assert!(report.is_ok());
                 }
+                Some("stream") => {
+                    // Building the rules is part of the work here: the
+                    // writer encodes each one as it is produced.
+                    t = Instant::now();
+                    let mut w = ipvs.batch_writer();
+                    for i in 0..n {
+                        let svc = service(i);
+                        w.add_service(&svc).unwrap();
+                        for j in 0..d {
+                            w.add_destination(&svc.id, &dest(i, j)).unwrap();
+                        }
+                    }
+                    let report = w.finish().unwrap();
+                    assert!(report.is_ok() && report.len() == (n * (d + 1)) as usize);
+                }
                 Some("apply") => {
                     let rules = rule_set(n, d);
                     t = Instant::now();
@@ -133,9 +151,9 @@ fn main() {
                 }
                 Some("limit") => {
                     let b = batch(n, d);
-                    let mut datagrams = internals::encode_batch(&b, internals::family(&ipvs));
+                    let mut encoded = internals::encode_batch(&b, internals::family(&ipvs));
                     t = Instant::now();
-                    internals::send_encoded(&ipvs, &mut datagrams).unwrap();
+                    internals::send_encoded(&ipvs, &mut encoded).unwrap();
                 }
                 _ => usage(),
             }

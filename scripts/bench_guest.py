@@ -116,6 +116,7 @@ def main():
             "ipvsadm": lambda: sh("sh", "-c", f"ipvsadm -R < {rulefile.name}"),
             "lvs one-by-one": lambda: sh(PEERS, "create", "single", str(n), str(D)),
             "lvs batch": lambda: sh(PEERS, "create", "batch", str(n), str(D)),
+            "lvs stream": lambda: sh(PEERS, "create", "stream", str(n), str(D)),
             "lvs apply": lambda: sh(PEERS, "create", "apply", str(n), str(D)),
         }
         dumpers = {
@@ -198,6 +199,7 @@ def main():
         ("create", "ipvsadm"): ["sh", "-c", f"ipvsadm -R < {rulefile.name}"],
         ("create", "lvs one-by-one"): [PEERS, "create", "single", str(n), str(D)],
         ("create", "lvs batch"): [PEERS, "create", "batch", str(n), str(D)],
+        ("create", "lvs stream"): [PEERS, "create", "stream", str(n), str(D)],
         ("create", "lvs apply"): [PEERS, "create", "apply", str(n), str(D)],
         ("dump", "ipvsadm"): ["ipvsadm", "-Sn"],
         ("dump", "lvs one-by-one"): [PEERS, "dump", "naive", str(n), str(D)],
@@ -247,7 +249,7 @@ def main():
         print("|---|---:|---:|---:|---:|---:|---:|")
         base_c = med(results.get((n, "create", "ipvsadm"), []))
         base_d = med(results.get((n, "dump", "ipvsadm"), []))
-        tools = ["ipvsadm", "pyroute2", "lvs one-by-one", "lvs batch", "lvs apply", "lvs one-pass", "lvs"]
+        tools = ["ipvsadm", "pyroute2", "lvs one-by-one", "lvs batch", "lvs stream", "lvs apply", "lvs one-pass", "lvs"]
         for tool in tools:
             c = med(results.get((n, "create", tool), []))
             d = med(results.get((n, "dump", tool), []))
@@ -260,12 +262,14 @@ def main():
             note = " (failed at this size, see the log)" if (n, tool) in failed_peers else ""
             print(f"| {tool}{note} | {fmt(c)} | {rc} | {fmt(d)} | {rd} | {fmt(e)} | {fmt(i)} |")
         b = med(results.get((n, "create (in-process)", "lvs batch"), []))
+        st = med(results.get((n, "create (in-process)", "lvs stream"), []))
         l = med(results.get((n, "create (in-process)", "limit"), []))
         print()
-        if b and l:
-            print(f"- batched create, in-process: {fmt(b)}; the limit (the same pre-encoded batches sent back to back, "
-                  f"only the final ack awaited): {fmt(l)}; batch / limit = {b / l:.2f}")
-        for tool in ["lvs one-by-one", "lvs batch", "lvs apply"]:
+        if b and st and l:
+            print(f"- the limit (the same pre-encoded batches sent back to back, only the final ack awaited), "
+                  f"in-process: {fmt(l)}; batch (sending a Batch built beforehand) / limit = {b / l:.2f}; "
+                  f"stream (encoding each rule while sending) / limit = {st / l:.2f}")
+        for tool in ["lvs one-by-one", "lvs batch", "lvs stream", "lvs apply"]:
             v = med(results.get((n, "create (in-process)", tool), []))
             if v:
                 print(f"- create in-process, {tool}: {fmt(v)}")
@@ -280,7 +284,7 @@ def main():
     print()
     print("| tool | create | dump | idle re-apply |")
     print("|---|---:|---:|---:|")
-    for tool in ["ipvsadm", "pyroute2", "lvs one-by-one", "lvs batch", "lvs apply", "lvs one-pass"]:
+    for tool in ["ipvsadm", "pyroute2", "lvs one-by-one", "lvs batch", "lvs stream", "lvs apply", "lvs one-pass"]:
         row = [sc.get((op, tool)) for op in ("create", "dump", "idle apply")]
         if all(v is None for v in row):
             continue

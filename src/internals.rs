@@ -39,10 +39,21 @@ pub fn decode_datagram(datagram: &[u8]) -> usize {
     decoded
 }
 
-/// The datagrams [`Ipvs::apply_batch`](crate::Ipvs::apply_batch) would
-/// send for `batch` to family `family` (sequence numbers left 0).
-pub fn encode_batch(batch: &crate::Batch, family: u16) -> Vec<Vec<u8>> {
-    batch.datagrams(family)
+/// A batch as the datagrams [`Ipvs::apply_batch`](crate::Ipvs::apply_batch)
+/// sends (sequence numbers left 0).
+#[derive(Debug, Clone)]
+pub struct EncodedBatch(Vec<crate::Batch>);
+
+impl EncodedBatch {
+    /// The datagrams, in order.
+    pub fn datagrams(&self) -> impl Iterator<Item = &[u8]> {
+        self.0.iter().map(|w| w.bytes())
+    }
+}
+
+/// Encodes `batch` for family `family`.
+pub fn encode_batch(batch: &crate::Batch, family: u16) -> EncodedBatch {
+    EncodedBatch(batch.datagrams(family))
 }
 
 /// The message [`Ipvs::add_service`](crate::Ipvs::add_service) sends.
@@ -63,8 +74,8 @@ pub fn decode_services(datagram: &[u8]) -> crate::Result<Vec<crate::ServiceEntry
 /// [`encode_batch`]) back to back, without waiting between them, and
 /// waits only for the acknowledgement of the very last message. Only for
 /// batches that cannot fail (errors are not collected).
-pub fn send_encoded(ipvs: &crate::Ipvs, datagrams: &mut [Vec<u8>]) -> crate::Result<()> {
-    ipvs.send_encoded(datagrams)
+pub fn send_encoded(ipvs: &crate::Ipvs, batch: &mut EncodedBatch) -> crate::Result<()> {
+    ipvs.send_encoded(&mut batch.0)
 }
 
 /// The family id the handle resolved.

@@ -84,7 +84,7 @@ mod netlink;
 mod netns;
 
 pub use apply::{ApplyOptions, ApplyReport, VirtualServer};
-pub use batch::{Batch, BatchReport, Op};
+pub use batch::{Batch, BatchReport, BatchWriter, Op};
 pub use error::{Error, KernelError, Result};
 pub use handle::Ipvs;
 pub use ipvs::RawAttribute;

@@ -154,7 +154,12 @@ fn a_hundred_thousand_operations_succeeding_and_failing() {
     assert_eq!(report.succeeded(), 0);
     let mut n = 0;
     for (i, op, e) in report.failures() {
-        assert_eq!(op, &batch.ops()[i]);
+        let (k, r) = ((i / 5) as u32, (i % 5) as u32);
+        let expected = match r {
+            0 => Op::AddService(svc_id(k)),
+            _ => Op::AddDestination(svc_id(k), dest(k, r - 1).addr),
+        };
+        assert_eq!(op, &expected);
         assert!(matches!(e, Error::AlreadyExists(_)), "{i}: {e:?}");
         n += 1;
     }
@@ -229,4 +234,57 @@ fn one_pass_read_of_services_with_destinations() {
     assert_eq!(calls, 1);
     assert_eq!(ipvs.services().unwrap().len(), 3_000);
     assert_eq!(ipvs.services_with_destinations().unwrap().len(), 3_000);
+}
+
+#[test]
+#[ignore = "needs a kernel with IPVS: run scripts/test (UML guest)"]
+fn a_writer_sends_window_by_window_and_reports_like_a_batch() {
+    let ns = TestNetns::new();
+    let ipvs = ns.ipvs();
+    // 600 services, each added twice: every second add fails.
+    let mut writer = ipvs.batch_writer();
+    for i in 0..600 {
+        writer.add_service(&Service::new(svc_id(i))).unwrap();
+        writer.add_service(&Service::new(svc_id(i))).unwrap();
+    }
+    // A bad value is refused and not queued.
+    let bad = Destination::new(sa("10.0.1.3:80")).with_thresholds(1, 2);
+    assert!(matches!(
+        writer.add_destination(&svc_id(0), &bad),
+        Err(Error::Invalid { .. })
+    ));
+    assert_eq!(writer.len(), 1200);
+    // The full windows (4 x 256 operations = 512 services) are already in
+    // the kernel; the rest waits for `finish`.
+    assert_eq!(ipvs.services().unwrap().len(), 512);
+    let report = writer.finish().unwrap();
+    assert_eq!(report.len(), 1200);
+    assert_eq!(report.succeeded(), 600);
+    let mut n = 0;
+    for (i, op, e) in report.failures() {
+        assert_eq!(i % 2, 1);
+        assert_eq!(op, &Op::AddService(svc_id(i as u32 / 2)));
+        assert!(
+            matches!(e, Error::AlreadyExists(k) if k.request == "NEW_SERVICE"),
+            "{e:?}"
+        );
+        n += 1;
+    }
+    assert_eq!(n, 600);
+    assert_eq!(ipvs.services().unwrap().len(), 600);
+
+    // Nothing queued: nothing sent, an empty report.
+    let report = ipvs.batch_writer().finish().unwrap();
+    assert!(report.is_ok() && report.is_empty());
+
+    // A writer dropped without `finish` still sends what it holds.
+    {
+        let mut writer = ipvs.batch_writer();
+        writer.delete_service(&svc_id(0)).unwrap();
+        writer
+            .add_destination(&svc_id(1), &Destination::new(sa("10.0.1.1:80")))
+            .unwrap();
+    }
+    assert_eq!(ipvs.services().unwrap().len(), 599);
+    assert_eq!(ipvs.destinations(&svc_id(1)).unwrap().len(), 1);
 }
