@@ -3,7 +3,6 @@
 //! [`BatchWriter`] sends them while they are produced, in bounded memory.
 
 use std::net::SocketAddr;
-use std::ops::Range;
 
 use netlink_packet_core::{NLM_F_ACK, NLM_F_REQUEST};
 
@@ -118,14 +117,100 @@ fn dest_addr(nest: &[u8], service_family: AddressFamily) -> Option<SocketAddr> {
     ))
 }
 
+/// Up to one datagram of messages: at most [`WINDOW_OPS`] of them, about
+/// [`WINDOW_BYTES`] bytes. A [`Batch`] is a list of windows, filled one
+/// after the other as operations are queued; a [`BatchWriter`] holds one.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Window {
+    /// The messages back to back; their type (the family id), flags,
+    /// sequence and port are set when sent.
+    bytes: Vec<u8>,
+    /// Where each message starts in `bytes`.
+    offsets: Vec<u32>,
+}
+
+impl Window {
+    fn with_capacity() -> Self {
+        Window {
+            bytes: Vec::with_capacity(WINDOW_BYTES),
+            offsets: Vec::with_capacity(WINDOW_OPS),
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.offsets.len()
+    }
+
+    fn is_full(&self) -> bool {
+        window_full(self.len(), self.bytes.len())
+    }
+
+    fn push(&mut self, request: Request) {
+        // Windows stay far below 4 GiB (see `window_full`).
+        self.offsets.push(self.bytes.len() as u32);
+        // The family id is not known yet: 0 now, set when sent.
+        request.encode_into(&mut self.bytes, 0, NLM_F_REQUEST);
+    }
+
+    /// Message `i`.
+    fn message(&self, i: usize) -> &[u8] {
+        let start = self
+            .offsets
+            .get(i)
+            .map_or(self.bytes.len(), |&o| o as usize);
+        let end = self
+            .offsets
+            .get(i + 1)
+            .map_or(self.bytes.len(), |&o| o as usize);
+        &self.bytes[start..end]
+    }
+
+    fn ops(&self) -> impl Iterator<Item = Op> + '_ {
+        (0..self.len()).filter_map(|i| Op::decode(self.message(i)))
+    }
+
+    fn clear(&mut self) {
+        self.bytes.clear();
+        self.offsets.clear();
+    }
+
+    /// Makes this window a copy of `other`, in the memory it has.
+    fn copy_from(&mut self, other: &Window) {
+        self.clear();
+        self.bytes.extend_from_slice(&other.bytes);
+        self.offsets.extend_from_slice(&other.offsets);
+    }
+
+    /// Makes every message a request to family `family`; the last one
+    /// also asks for an acknowledgement if `ack_last`.
+    fn stamp(&mut self, family: u16, ack_last: bool) {
+        let last = self.len().wrapping_sub(1);
+        for (i, &at) in self.offsets.iter().enumerate() {
+            let flags = if ack_last && i == last {
+                NLM_F_REQUEST | NLM_F_ACK
+            } else {
+                NLM_F_REQUEST
+            };
+            set_type_and_flags(&mut self.bytes[at as usize..], family, flags);
+        }
+    }
+
+    /// The messages back to back, as one datagram.
+    #[cfg(any(test, feature = "internals"))]
+    pub(crate) fn bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+}
+
 /// A list of writes to apply in as few datagrams as possible
 /// ([`Ipvs::apply_batch`]).
 ///
 /// Each operation is validated when it is queued (a bad value is refused
 /// then, and nothing is queued) and encoded at once: the batch holds the
-/// messages only, about 100 to 200 bytes per operation. The kernel applies
-/// the operations in order; a failing one does not stop the rest, and
-/// there is no rollback: a batch is not a transaction.
+/// messages only, about 100 to 200 bytes per operation, already cut into
+/// the datagrams they are sent as. The kernel applies the operations in
+/// order; a failing one does not stop the rest, and there is no rollback:
+/// a batch is not a transaction.
 ///
 /// To send writes while they are produced, without holding them all, use
 /// [`Ipvs::batch_writer`].
@@ -142,11 +227,9 @@ fn dest_addr(nest: &[u8], service_family: AddressFamily) -> Option<SocketAddr> {
 /// ```
 #[derive(Debug, Clone, Default)]
 pub struct Batch {
-    /// The messages, encoded as they are queued, back to back; their type
-    /// (the family id), flags, sequence and port are set when sent.
-    bytes: Vec<u8>,
-    /// Where each message starts in `bytes`.
-    offsets: Vec<usize>,
+    /// Every window but the last is full.
+    windows: Vec<Window>,
+    len: usize,
 }
 
 impl Batch {
@@ -156,9 +239,15 @@ impl Batch {
     }
 
     fn push(&mut self, request: Request) -> &mut Self {
-        self.offsets.push(self.bytes.len());
-        // The family id is not known yet: 0 now, set when sent.
-        request.encode_into(&mut self.bytes, 0, NLM_F_REQUEST);
+        match self.windows.last_mut() {
+            Some(window) if !window.is_full() => window.push(request),
+            _ => {
+                let mut window = Window::with_capacity();
+                window.push(request);
+                self.windows.push(window);
+            }
+        }
+        self.len += 1;
         self
     }
 
@@ -206,120 +295,57 @@ impl Batch {
 
     /// How many operations are queued.
     pub fn len(&self) -> usize {
-        self.offsets.len()
+        self.len
     }
 
     /// Whether nothing is queued.
     pub fn is_empty(&self) -> bool {
-        self.offsets.is_empty()
+        self.len == 0
     }
 
     /// The queued operations, in order (read back from their messages).
     pub fn ops(&self) -> impl Iterator<Item = Op> + '_ {
-        (0..self.len()).filter_map(|i| Op::decode(&self.bytes[self.message(i)]))
+        self.windows.iter().flat_map(Window::ops)
     }
 
-    /// Empties the batch, keeping its memory.
+    /// Empties the batch.
     pub fn clear(&mut self) {
-        self.bytes.clear();
-        self.offsets.clear();
+        self.windows.clear();
+        self.len = 0;
     }
 
-    /// The byte range of message `i`.
-    fn message(&self, i: usize) -> Range<usize> {
-        self.offsets[i]..self.offsets.get(i + 1).copied().unwrap_or(self.bytes.len())
-    }
-
-    /// Splits the batch into windows: ranges of operations of at most
-    /// [`WINDOW_OPS`] messages and about [`WINDOW_BYTES`] bytes.
-    fn windows(&self) -> impl Iterator<Item = Range<usize>> + '_ {
-        let mut start = 0;
-        std::iter::from_fn(move || {
-            if start >= self.len() {
-                return None;
-            }
-            let base = self.offsets[start];
-            let mut end = start + 1;
-            while end < self.len() && !window_full(end - start, self.message(end - 1).end - base) {
-                end += 1;
-            }
-            let window = start..end;
-            start = end;
-            Some(window)
-        })
-    }
-
-    /// Copies the messages of `window` into `out`, replacing its content.
-    fn copy_window(&self, window: Range<usize>, out: &mut Batch) {
-        let base = self.offsets[window.start];
-        let end = self.message(window.end - 1).end;
-        out.clear();
-        out.bytes.extend_from_slice(&self.bytes[base..end]);
-        out.offsets
-            .extend(self.offsets[window].iter().map(|at| at - base));
-    }
-
-    /// Makes every message a request to family `family`; the last one
-    /// also asks for an acknowledgement if `ack_last`.
-    fn stamp(&mut self, family: u16, ack_last: bool) {
-        let last = self.len().wrapping_sub(1);
-        for (i, &at) in self.offsets.iter().enumerate() {
-            let flags = if ack_last && i == last {
-                NLM_F_REQUEST | NLM_F_ACK
-            } else {
-                NLM_F_REQUEST
-            };
-            set_type_and_flags(&mut self.bytes[at..], family, flags);
+    /// The windows, stamped for family `family` (sequence numbers left 0).
+    #[cfg(any(test, feature = "internals"))]
+    pub(crate) fn datagrams(&self, family: u16) -> Vec<Window> {
+        let mut windows = self.windows.clone();
+        for w in &mut windows {
+            w.stamp(family, true);
         }
-    }
-
-    /// The windows the batch is sent as, stamped for family `family`
-    /// (sequence numbers left 0).
-    #[cfg(any(test, feature = "internals"))]
-    pub(crate) fn datagrams(&self, family: u16) -> Vec<Batch> {
-        self.windows()
-            .map(|w| {
-                let mut out = Batch::new();
-                self.copy_window(w, &mut out);
-                out.stamp(family, true);
-                out
-            })
-            .collect()
-    }
-
-    /// The messages back to back, as one datagram.
-    #[cfg(any(test, feature = "internals"))]
-    pub(crate) fn bytes(&self) -> &[u8] {
-        &self.bytes
+        windows
     }
 }
 
-/// Sends one window (a batch of at most [`WINDOW_OPS`] messages, all in
-/// one datagram) and waits for the acknowledgement of its last message;
-/// the failure of its operation `i` is recorded in `failures` as that of
-/// operation `first + i`.
+/// Sends one window in one datagram and waits for the acknowledgement of
+/// its last message; the failure of its operation `i` is recorded in
+/// `failures` as that of operation `first + i`.
 fn send_window(
     transport: &mut Transport,
     family: u16,
-    window: &mut Batch,
+    window: &mut Window,
     first: usize,
     failures: &mut Vec<(usize, Op, Error)>,
 ) -> Result<()> {
     window.stamp(family, true);
+    let offsets: Vec<usize> = window.offsets.iter().map(|&o| o as usize).collect();
     let mut failed = Vec::new();
-    transport.exchange_window(&mut window.bytes, &window.offsets, &mut |i, e| {
-        failed.push((i, e))
-    })?;
+    transport.exchange_window(&mut window.bytes, &offsets, &mut |i, e| failed.push((i, e)))?;
     for (i, error) in failed {
-        let op = (i < window.len())
-            .then(|| Op::decode(&window.bytes[window.message(i)]))
-            .flatten()
-            .ok_or_else(|| {
-                Error::Protocol(format!(
-                    "batch: operation {} cannot be read back",
-                    first + i
-                ))
-            })?;
+        let op = Op::decode(window.message(i)).ok_or_else(|| {
+            Error::Protocol(format!(
+                "batch: operation {} cannot be read back",
+                first + i
+            ))
+        })?;
         let error = match error {
             Error::Kernel(mut k) => {
                 let (name, target) = op.request();
@@ -386,21 +412,21 @@ impl Ipvs {
     /// socket error); operations sent before that may have been applied.
     pub fn apply_batch(&self, batch: &Batch) -> Result<BatchReport> {
         let mut failures = Vec::new();
-        let mut window = Batch {
-            bytes: Vec::with_capacity(WINDOW_BYTES),
-            offsets: Vec::with_capacity(WINDOW_OPS),
-        };
+        let mut scratch = Window::with_capacity();
+        let mut first = 0;
         let mut transport = self.lock();
-        for range in batch.windows() {
-            let first = range.start;
-            batch.copy_window(range, &mut window);
+        for window in &batch.windows {
+            // The batch stays as it is (it can be applied again): its
+            // window is stamped in a copy.
+            scratch.copy_from(window);
             send_window(
                 &mut transport,
                 self.family,
-                &mut window,
+                &mut scratch,
                 first,
                 &mut failures,
             )?;
+            first += window.len();
         }
         Ok(BatchReport {
             len: batch.len(),
@@ -431,7 +457,7 @@ impl Ipvs {
     pub fn batch_writer(&self) -> BatchWriter<'_> {
         BatchWriter {
             ipvs: self,
-            window: Batch::new(),
+            window: Window::with_capacity(),
             sent: 0,
             failures: Vec::new(),
         }
@@ -457,17 +483,17 @@ impl Ipvs {
 #[derive(Debug)]
 pub struct BatchWriter<'a> {
     ipvs: &'a Ipvs,
-    /// The operations queued and not sent yet: at most one window.
-    window: Batch,
+    /// The operations queued and not sent yet.
+    window: Window,
     /// How many operations were sent before them.
     sent: usize,
     failures: Vec<(usize, Op, Error)>,
 }
 
 impl BatchWriter<'_> {
-    fn queue(&mut self, push: impl FnOnce(&mut Batch) -> Result<&mut Batch>) -> Result<&mut Self> {
-        push(&mut self.window)?;
-        if window_full(self.window.len(), self.window.bytes.len()) {
+    fn queue(&mut self, request: Result<Request>) -> Result<&mut Self> {
+        self.window.push(request?);
+        if self.window.is_full() {
             self.send()?;
         }
         Ok(self)
@@ -475,7 +501,7 @@ impl BatchWriter<'_> {
 
     /// Sends the operations queued, if any.
     fn send(&mut self) -> Result<()> {
-        if self.window.is_empty() {
+        if self.window.len() == 0 {
             return Ok(());
         }
         let first = self.sent;
@@ -493,17 +519,17 @@ impl BatchWriter<'_> {
 
     /// Queues adding a service.
     pub fn add_service(&mut self, service: &Service) -> Result<&mut Self> {
-        self.queue(|b| b.add_service(service))
+        self.queue(Request::add_service(service))
     }
 
     /// Queues changing a service (see [`Ipvs::update_service`]).
     pub fn update_service(&mut self, service: &Service) -> Result<&mut Self> {
-        self.queue(|b| b.update_service(service))
+        self.queue(Request::update_service(service))
     }
 
     /// Queues deleting a service and its destinations.
     pub fn delete_service(&mut self, id: &ServiceId) -> Result<&mut Self> {
-        self.queue(|b| b.delete_service(id))
+        self.queue(Request::delete_service(id))
     }
 
     /// Queues adding a destination.
@@ -512,7 +538,7 @@ impl BatchWriter<'_> {
         service: &ServiceId,
         dest: &Destination,
     ) -> Result<&mut Self> {
-        self.queue(|b| b.add_destination(service, dest))
+        self.queue(Request::add_destination(service, dest))
     }
 
     /// Queues replacing a destination's settings.
@@ -521,7 +547,7 @@ impl BatchWriter<'_> {
         service: &ServiceId,
         dest: &Destination,
     ) -> Result<&mut Self> {
-        self.queue(|b| b.update_destination(service, dest))
+        self.queue(Request::update_destination(service, dest))
     }
 
     /// Queues deleting a destination.
@@ -530,7 +556,7 @@ impl BatchWriter<'_> {
         service: &ServiceId,
         addr: SocketAddr,
     ) -> Result<&mut Self> {
-        self.queue(|b| b.delete_destination(service, addr))
+        self.queue(Request::delete_destination(service, addr))
     }
 
     /// How many operations were queued so far (sent or not).
@@ -568,7 +594,7 @@ impl Ipvs {
     /// see `internals::send_encoded`). Failures before the last message
     /// are not collected.
     #[cfg(any(test, feature = "internals"))]
-    pub(crate) fn send_encoded(&self, windows: &mut [Batch]) -> Result<()> {
+    pub(crate) fn send_encoded(&self, windows: &mut [Window]) -> Result<()> {
         let Some((last, front)) = windows.split_last_mut() else {
             return Ok(());
         };
@@ -580,7 +606,7 @@ impl Ipvs {
         for window in front {
             transport.send(&window.bytes)?;
         }
-        let at = last.offsets.last().copied().unwrap_or(0);
+        let at = last.offsets.last().map_or(0, |&o| o as usize);
         transport.exchange_window(&mut last.bytes, &[at], &mut |_, _| {})
     }
 }
@@ -675,7 +701,7 @@ mod tests {
                 .add_destination(&v4, &dest.with_thresholds(1, 2))
                 .is_err()
         );
-        assert!(batch.is_empty() && batch.bytes().is_empty());
+        assert!(batch.is_empty() && batch.datagrams(28).is_empty());
         batch.add_destination(&v4, &dest).unwrap();
         assert_eq!(batch.len(), 1);
     }
@@ -688,15 +714,20 @@ mod tests {
                 let id = ServiceId::fwmark(i + 1);
                 batch.add_service(&Service::new(id)).unwrap();
             }
-            let windows: Vec<_> = batch.windows().collect();
-            let mut next = 0;
-            for w in &windows {
-                assert_eq!(w.start, next);
-                assert!(!w.is_empty() && w.len() <= WINDOW_OPS);
-                next = w.end;
-            }
-            assert_eq!(next, n);
+            let windows = batch.datagrams(28);
             assert_eq!(windows.len(), n.div_ceil(WINDOW_OPS), "n = {n}");
+            for w in &windows {
+                assert!(w.len() > 0 && w.len() <= WINDOW_OPS);
+            }
+            assert_eq!(windows.iter().map(Window::len).sum::<usize>(), n);
+            let marks: Vec<u32> = batch
+                .ops()
+                .map(|op| match op {
+                    Op::AddService(ServiceId::Fwmark { mark, .. }) => mark,
+                    other => panic!("{other:?}"),
+                })
+                .collect();
+            assert_eq!(marks, (1..=n as u32).collect::<Vec<_>>());
         }
     }
 
@@ -724,17 +755,18 @@ mod tests {
                 .with_thresholds(MAX_WEIGHT, MAX_WEIGHT);
             batch.update_destination(&id, &dest).unwrap();
         }
-        let largest = (0..batch.len())
-            .map(|i| batch.message(i).len())
+        let windows = batch.datagrams(28);
+        let largest = windows
+            .iter()
+            .flat_map(|w| (0..w.len()).map(|i| w.message(i).len()))
             .max()
             .unwrap();
         assert!(largest <= MESSAGE_ROOM, "{largest}");
-        let windows = batch.datagrams(28);
         assert!(windows.len() >= 600 * 2 / WINDOW_OPS);
         for w in &windows {
             assert!(w.bytes().len() <= WINDOW_BYTES, "{}", w.bytes().len());
         }
-        assert_eq!(windows.iter().map(Batch::len).sum::<usize>(), batch.len());
+        assert_eq!(windows.iter().map(Window::len).sum::<usize>(), batch.len());
     }
 
     #[test]

@@ -42,7 +42,7 @@ pub fn decode_datagram(datagram: &[u8]) -> usize {
 /// A batch as the datagrams [`Ipvs::apply_batch`](crate::Ipvs::apply_batch)
 /// sends (sequence numbers left 0).
 #[derive(Debug, Clone)]
-pub struct EncodedBatch(Vec<crate::Batch>);
+pub struct EncodedBatch(Vec<crate::batch::Window>);
 
 impl EncodedBatch {
     /// The datagrams, in order.

@@ -4,7 +4,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use super::consts::*;
 use crate::error::{Error, Result};
-use crate::netlink::attr::{Attr, Value, walk};
+use crate::netlink::attr::{AttrWriter, walk};
 
 /// Which side of connection synchronisation a daemon runs
 /// (`IPVS_DAEMON_ATTR_STATE`). One of each can run per namespace.
@@ -24,8 +24,8 @@ impl SyncRole {
         }
     }
 
-    pub(crate) fn state_attr(self) -> Attr {
-        Attr::new(IPVS_DAEMON_ATTR_STATE, Value::U32(self.to_raw()))
+    pub(crate) fn emit_state(self, w: &mut AttrWriter<'_>) {
+        w.u32(IPVS_DAEMON_ATTR_STATE, self.to_raw());
     }
 }
 
@@ -98,37 +98,29 @@ impl SyncDaemon {
         Ok(())
     }
 
-    pub(crate) fn attrs(&self) -> Vec<Attr> {
-        let mut attrs = vec![
-            self.role.state_attr(),
-            Attr::new(
-                IPVS_DAEMON_ATTR_MCAST_IFN,
-                Value::CStr(self.interface.clone()),
-            ),
-            Attr::new(IPVS_DAEMON_ATTR_SYNC_ID, Value::U32(self.sync_id)),
-        ];
+    pub(crate) fn emit(&self, w: &mut AttrWriter<'_>) {
+        self.role.emit_state(w);
+        w.cstr(IPVS_DAEMON_ATTR_MCAST_IFN, &self.interface)
+            .u32(IPVS_DAEMON_ATTR_SYNC_ID, self.sync_id);
         if let Some(v) = self.max_len {
-            attrs.push(Attr::new(IPVS_DAEMON_ATTR_SYNC_MAXLEN, Value::U16(v)));
+            w.u16(IPVS_DAEMON_ATTR_SYNC_MAXLEN, v);
         }
         match self.group {
-            Some(IpAddr::V4(g)) => attrs.push(Attr::new(
-                IPVS_DAEMON_ATTR_MCAST_GROUP,
-                Value::Bytes(g.octets().to_vec()),
-            )),
-            Some(IpAddr::V6(g)) => attrs.push(Attr::new(
-                IPVS_DAEMON_ATTR_MCAST_GROUP6,
-                Value::Bytes(g.octets().to_vec()),
-            )),
+            Some(IpAddr::V4(g)) => {
+                w.bytes(IPVS_DAEMON_ATTR_MCAST_GROUP, &g.octets());
+            }
+            Some(IpAddr::V6(g)) => {
+                w.bytes(IPVS_DAEMON_ATTR_MCAST_GROUP6, &g.octets());
+            }
             None => {}
         }
         if let Some(v) = self.port {
             // Host order, unlike the service and destination ports.
-            attrs.push(Attr::new(IPVS_DAEMON_ATTR_MCAST_PORT, Value::U16(v)));
+            w.u16(IPVS_DAEMON_ATTR_MCAST_PORT, v);
         }
         if let Some(v) = self.ttl {
-            attrs.push(Attr::new(IPVS_DAEMON_ATTR_MCAST_TTL, Value::U8(v)));
+            w.u8(IPVS_DAEMON_ATTR_MCAST_TTL, v);
         }
-        attrs
     }
 
     /// Parses the content of an `IPVS_CMD_ATTR_DAEMON` nest.

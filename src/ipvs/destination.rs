@@ -9,7 +9,7 @@ use super::consts::*;
 use super::service::{AddressFamily, addr_bytes, parse_addr};
 use super::stats::Stats;
 use crate::error::{Error, Result};
-use crate::netlink::attr::{Attr, Value, walk};
+use crate::netlink::attr::{AttrWriter, walk};
 
 /// The tunnel encapsulation of a tunnelling destination
 /// (`IPVS_DEST_ATTR_TUN_TYPE`, Linux 5.2).
@@ -279,50 +279,23 @@ impl Destination {
     }
 
     /// Encodes the identity: ADDR_FAMILY, ADDR, PORT.
-    pub(crate) fn id_attrs(&self) -> Vec<Attr> {
-        let mut attrs = Vec::with_capacity(10);
-        attrs.push(Attr::new(
-            IPVS_DEST_ATTR_ADDR_FAMILY,
-            Value::U16(self.family().to_raw()),
-        ));
-        attrs.push(Attr::new(
-            IPVS_DEST_ATTR_ADDR,
-            Value::Bytes(addr_bytes(&self.addr.ip())),
-        ));
-        attrs.push(Attr::new(
-            IPVS_DEST_ATTR_PORT,
-            Value::Be16(self.addr.port()),
-        ));
-        attrs
+    pub(crate) fn emit_id(&self, w: &mut AttrWriter<'_>) {
+        w.u16(IPVS_DEST_ATTR_ADDR_FAMILY, self.family().to_raw())
+            .bytes(IPVS_DEST_ATTR_ADDR, &addr_bytes(&self.addr.ip()))
+            .be16(IPVS_DEST_ATTR_PORT, self.addr.port());
     }
 
     /// Encodes the whole destination, in ipvsadm's order.
-    pub(crate) fn attrs(&self) -> Vec<Attr> {
-        let mut attrs = self.id_attrs();
+    pub(crate) fn emit(&self, w: &mut AttrWriter<'_>) {
+        self.emit_id(w);
         let tunnel = self.forwarding.tunnel();
-        attrs.push(Attr::new(
-            IPVS_DEST_ATTR_FWD_METHOD,
-            Value::U32(self.forwarding.to_raw()),
-        ));
-        attrs.push(Attr::new(IPVS_DEST_ATTR_WEIGHT, Value::U32(self.weight)));
-        attrs.push(Attr::new(
-            IPVS_DEST_ATTR_TUN_TYPE,
-            Value::U8(tunnel.kind.to_raw()),
-        ));
-        attrs.push(Attr::new(IPVS_DEST_ATTR_TUN_PORT, Value::Be16(tunnel.port)));
-        attrs.push(Attr::new(
-            IPVS_DEST_ATTR_TUN_FLAGS,
-            Value::U16(tunnel.flags.bits()),
-        ));
-        attrs.push(Attr::new(
-            IPVS_DEST_ATTR_U_THRESH,
-            Value::U32(self.upper_threshold),
-        ));
-        attrs.push(Attr::new(
-            IPVS_DEST_ATTR_L_THRESH,
-            Value::U32(self.lower_threshold),
-        ));
-        attrs
+        w.u32(IPVS_DEST_ATTR_FWD_METHOD, self.forwarding.to_raw())
+            .u32(IPVS_DEST_ATTR_WEIGHT, self.weight)
+            .u8(IPVS_DEST_ATTR_TUN_TYPE, tunnel.kind.to_raw())
+            .be16(IPVS_DEST_ATTR_TUN_PORT, tunnel.port)
+            .u16(IPVS_DEST_ATTR_TUN_FLAGS, tunnel.flags.bits())
+            .u32(IPVS_DEST_ATTR_U_THRESH, self.upper_threshold)
+            .u32(IPVS_DEST_ATTR_L_THRESH, self.lower_threshold);
     }
 }
 

@@ -11,12 +11,10 @@ pub(crate) mod scheduler;
 pub(crate) mod service;
 pub(crate) mod stats;
 
-use netlink_packet_core::Emitable;
-
 use crate::error::{Error, Result};
-use crate::netlink::attr::{Attr, RawNla, walk};
+use crate::netlink::attr::{RawNla, walk};
 use crate::netlink::genl::{GENL_HDRLEN, genl_header};
-use crate::netlink::message::append_message;
+use crate::netlink::message::append_raw_message;
 use consts::IPVS_GENL_VERSION;
 
 /// An attribute the kernel sent that this version of the crate does not
@@ -29,18 +27,18 @@ pub struct RawAttribute {
     pub value: Vec<u8>,
 }
 
-/// Builds one IPVS request message (sequence and port left 0).
-pub(crate) fn encode(family: u16, cmd: u8, flags: u16, attrs: &[Attr]) -> Vec<u8> {
+/// Builds one IPVS request message (sequence and port left 0) of encoded
+/// attributes `attrs`.
+pub(crate) fn encode(family: u16, cmd: u8, flags: u16, attrs: &[u8]) -> Vec<u8> {
     let mut buf = Vec::new();
     encode_into(&mut buf, family, cmd, flags, attrs);
     buf
 }
 
 /// Appends one IPVS request message to `buf`.
-pub(crate) fn encode_into(buf: &mut Vec<u8>, family: u16, cmd: u8, flags: u16, attrs: &[Attr]) {
+pub(crate) fn encode_into(buf: &mut Vec<u8>, family: u16, cmd: u8, flags: u16, attrs: &[u8]) {
     let header = genl_header(cmd, IPVS_GENL_VERSION);
-    let attrs: &dyn Emitable = &attrs;
-    append_message(buf, family, flags, &header, attrs);
+    append_raw_message(buf, family, flags, &header, attrs);
 }
 
 /// The command of a reply payload (generic netlink header plus

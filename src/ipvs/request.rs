@@ -12,7 +12,7 @@ use super::destination::Destination;
 use super::service::{Service, ServiceId};
 use super::{encode, encode_into};
 use crate::error::{Error, Result, Target};
-use crate::netlink::attr::{Attr, Value};
+use crate::netlink::attr::{AttrWriter, attrs};
 
 /// One request to the IPVS family, validated and ready to encode.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,19 +25,28 @@ pub(crate) struct Request {
     pub(crate) dump: bool,
     /// What `ESRCH` and `ENOENT` mean for it.
     pub(crate) target: Target,
-    pub(crate) attrs: Vec<Attr>,
+    /// The attributes, encoded.
+    pub(crate) attrs: Vec<u8>,
 }
 
-fn svc_nest(attrs: Vec<Attr>) -> Attr {
-    Attr::new(IPVS_CMD_ATTR_SERVICE, Value::Nested(attrs))
+/// The attributes of a request about one service: its nest, holding what
+/// `service` writes.
+fn svc_nest(service: impl FnOnce(&mut AttrWriter<'_>)) -> Vec<u8> {
+    attrs(|w| {
+        w.nested(IPVS_CMD_ATTR_SERVICE, service);
+    })
 }
 
-fn dest_nest(attrs: Vec<Attr>) -> Attr {
-    Attr::new(IPVS_CMD_ATTR_DEST, Value::Nested(attrs))
+/// The attributes of a request about one destination of a service.
+fn dest_nests(id: &ServiceId, dest: impl FnOnce(&mut AttrWriter<'_>)) -> Vec<u8> {
+    attrs(|w| {
+        w.nested(IPVS_CMD_ATTR_SERVICE, |w| id.emit(w))
+            .nested(IPVS_CMD_ATTR_DEST, dest);
+    })
 }
 
 impl Request {
-    fn new(cmd: u8, name: &'static str, target: Target, attrs: Vec<Attr>) -> Self {
+    fn new(cmd: u8, name: &'static str, target: Target, attrs: Vec<u8>) -> Self {
         Request {
             cmd,
             name,
@@ -68,12 +77,12 @@ impl Request {
     }
 
     pub(crate) fn get_info() -> Self {
-        Request::new(IPVS_CMD_GET_INFO, "GET_INFO", Target::Other, vec![])
+        Request::new(IPVS_CMD_GET_INFO, "GET_INFO", Target::Other, Vec::new())
     }
 
     pub(crate) fn add_service(service: &Service) -> Result<Self> {
         service.validate()?;
-        let attrs = vec![svc_nest(service.attrs())];
+        let attrs = svc_nest(|w| service.emit(w));
         Ok(Request::new(
             IPVS_CMD_NEW_SERVICE,
             "NEW_SERVICE",
@@ -84,7 +93,7 @@ impl Request {
 
     pub(crate) fn update_service(service: &Service) -> Result<Self> {
         service.validate()?;
-        let attrs = vec![svc_nest(service.attrs())];
+        let attrs = svc_nest(|w| service.emit(w));
         Ok(Request::new(
             IPVS_CMD_SET_SERVICE,
             "SET_SERVICE",
@@ -95,7 +104,7 @@ impl Request {
 
     pub(crate) fn delete_service(id: &ServiceId) -> Result<Self> {
         id.validate()?;
-        let attrs = vec![svc_nest(id.attrs())];
+        let attrs = svc_nest(|w| id.emit(w));
         Ok(Request::new(
             IPVS_CMD_DEL_SERVICE,
             "DEL_SERVICE",
@@ -106,7 +115,7 @@ impl Request {
 
     pub(crate) fn get_service(id: &ServiceId) -> Result<Self> {
         id.validate()?;
-        let attrs = vec![svc_nest(id.attrs())];
+        let attrs = svc_nest(|w| id.emit(w));
         Ok(Request::new(
             IPVS_CMD_GET_SERVICE,
             "GET_SERVICE",
@@ -116,7 +125,13 @@ impl Request {
     }
 
     pub(crate) fn dump_services() -> Self {
-        Request::new(IPVS_CMD_GET_SERVICE, "GET_SERVICE", Target::Service, vec![]).dump()
+        Request::new(
+            IPVS_CMD_GET_SERVICE,
+            "GET_SERVICE",
+            Target::Service,
+            Vec::new(),
+        )
+        .dump()
     }
 
     pub(crate) fn add_destination(service: &ServiceId, dest: &Destination) -> Result<Self> {
@@ -135,16 +150,13 @@ impl Request {
     ) -> Result<Self> {
         service.validate()?;
         dest.validate(service.family())?;
-        let attrs = vec![svc_nest(service.attrs()), dest_nest(dest.attrs())];
+        let attrs = dest_nests(service, |w| dest.emit(w));
         Ok(Request::new(cmd, name, Target::Destination, attrs))
     }
 
     pub(crate) fn delete_destination(service: &ServiceId, addr: SocketAddr) -> Result<Self> {
         service.validate()?;
-        let attrs = vec![
-            svc_nest(service.attrs()),
-            dest_nest(Destination::new(addr).id_attrs()),
-        ];
+        let attrs = dest_nests(service, |w| Destination::new(addr).emit_id(w));
         Ok(Request::new(
             IPVS_CMD_DEL_DEST,
             "DEL_DEST",
@@ -155,27 +167,27 @@ impl Request {
 
     pub(crate) fn dump_destinations(service: &ServiceId) -> Result<Self> {
         service.validate()?;
-        let attrs = vec![svc_nest(service.attrs())];
+        let attrs = svc_nest(|w| service.emit(w));
         Ok(Request::new(IPVS_CMD_GET_DEST, "GET_DEST", Target::Destination, attrs).dump())
     }
 
     pub(crate) fn flush() -> Self {
-        Request::new(IPVS_CMD_FLUSH, "FLUSH", Target::Other, vec![])
+        Request::new(IPVS_CMD_FLUSH, "FLUSH", Target::Other, Vec::new())
     }
 
     pub(crate) fn zero(service: Option<&ServiceId>) -> Result<Self> {
         let attrs = match service {
             Some(id) => {
                 id.validate()?;
-                vec![svc_nest(id.attrs())]
+                svc_nest(|w| id.emit(w))
             }
-            None => vec![],
+            None => Vec::new(),
         };
         Ok(Request::new(IPVS_CMD_ZERO, "ZERO", Target::Service, attrs))
     }
 
     pub(crate) fn get_config() -> Self {
-        Request::new(IPVS_CMD_GET_CONFIG, "GET_CONFIG", Target::Other, vec![])
+        Request::new(IPVS_CMD_GET_CONFIG, "GET_CONFIG", Target::Other, Vec::new())
     }
 
     pub(crate) fn set_config(t: &Timeouts) -> Result<Self> {
@@ -191,11 +203,11 @@ impl Request {
                 ));
             }
         }
-        let attrs = vec![
-            Attr::new(IPVS_CMD_ATTR_TIMEOUT_TCP, Value::U32(t.tcp)),
-            Attr::new(IPVS_CMD_ATTR_TIMEOUT_TCP_FIN, Value::U32(t.tcp_fin)),
-            Attr::new(IPVS_CMD_ATTR_TIMEOUT_UDP, Value::U32(t.udp)),
-        ];
+        let attrs = attrs(|w| {
+            w.u32(IPVS_CMD_ATTR_TIMEOUT_TCP, t.tcp)
+                .u32(IPVS_CMD_ATTR_TIMEOUT_TCP_FIN, t.tcp_fin)
+                .u32(IPVS_CMD_ATTR_TIMEOUT_UDP, t.udp);
+        });
         Ok(Request::new(
             IPVS_CMD_SET_CONFIG,
             "SET_CONFIG",
@@ -206,10 +218,9 @@ impl Request {
 
     pub(crate) fn start_daemon(daemon: &SyncDaemon) -> Result<Self> {
         daemon.validate()?;
-        let attrs = vec![Attr::new(
-            IPVS_CMD_ATTR_DAEMON,
-            Value::Nested(daemon.attrs()),
-        )];
+        let attrs = attrs(|w| {
+            w.nested(IPVS_CMD_ATTR_DAEMON, |w| daemon.emit(w));
+        });
         Ok(Request::new(
             IPVS_CMD_NEW_DAEMON,
             "NEW_DAEMON",
@@ -219,14 +230,19 @@ impl Request {
     }
 
     pub(crate) fn stop_daemon(role: SyncRole) -> Self {
-        let attrs = vec![Attr::new(
-            IPVS_CMD_ATTR_DAEMON,
-            Value::Nested(vec![role.state_attr()]),
-        )];
+        let attrs = attrs(|w| {
+            w.nested(IPVS_CMD_ATTR_DAEMON, |w| role.emit_state(w));
+        });
         Request::new(IPVS_CMD_DEL_DAEMON, "DEL_DAEMON", Target::Daemon, attrs)
     }
 
     pub(crate) fn dump_daemons() -> Self {
-        Request::new(IPVS_CMD_GET_DAEMON, "GET_DAEMON", Target::Daemon, vec![]).dump()
+        Request::new(
+            IPVS_CMD_GET_DAEMON,
+            "GET_DAEMON",
+            Target::Daemon,
+            Vec::new(),
+        )
+        .dump()
     }
 }

@@ -10,7 +10,7 @@ use super::consts::*;
 use super::scheduler::Scheduler;
 use super::stats::Stats;
 use crate::error::{Error, Result};
-use crate::netlink::attr::{Attr, Value, walk};
+use crate::netlink::attr::{AttrWriter, walk};
 
 /// An address family of IPVS: IPv4 or IPv6.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -158,29 +158,18 @@ impl ServiceId {
     }
 
     /// Encodes the identity: AF, then FWMARK or PROTOCOL, ADDR, PORT.
-    pub(crate) fn attrs(&self) -> Vec<Attr> {
-        let mut attrs = Vec::with_capacity(10);
-        attrs.push(Attr::new(
-            IPVS_SVC_ATTR_AF,
-            Value::U16(self.family().to_raw()),
-        ));
+    pub(crate) fn emit(&self, w: &mut AttrWriter<'_>) {
+        w.u16(IPVS_SVC_ATTR_AF, self.family().to_raw());
         match self {
             ServiceId::Fwmark { mark, .. } => {
-                attrs.push(Attr::new(IPVS_SVC_ATTR_FWMARK, Value::U32(*mark)));
+                w.u32(IPVS_SVC_ATTR_FWMARK, *mark);
             }
             ServiceId::Inet { protocol, addr } => {
-                attrs.push(Attr::new(
-                    IPVS_SVC_ATTR_PROTOCOL,
-                    Value::U16(protocol.to_raw()),
-                ));
-                attrs.push(Attr::new(
-                    IPVS_SVC_ATTR_ADDR,
-                    Value::Bytes(addr_bytes(&addr.ip())),
-                ));
-                attrs.push(Attr::new(IPVS_SVC_ATTR_PORT, Value::Be16(addr.port())));
+                w.u16(IPVS_SVC_ATTR_PROTOCOL, protocol.to_raw())
+                    .bytes(IPVS_SVC_ATTR_ADDR, &addr_bytes(&addr.ip()))
+                    .be16(IPVS_SVC_ATTR_PORT, addr.port());
             }
         }
-        attrs
     }
 
     pub(crate) fn validate(&self) -> Result<()> {
@@ -212,8 +201,8 @@ impl fmt::Display for ServiceId {
 
 /// An address as the kernel's 16-byte `union nf_inet_addr` (IPv4 in the
 /// first 4 bytes), as ipvsadm sends it.
-pub(crate) fn addr_bytes(ip: &IpAddr) -> Vec<u8> {
-    let mut raw = vec![0u8; 16];
+pub(crate) fn addr_bytes(ip: &IpAddr) -> [u8; 16] {
+    let mut raw = [0u8; 16];
     match ip {
         IpAddr::V4(v4) => raw[..4].copy_from_slice(&v4.octets()),
         IpAddr::V6(v6) => raw.copy_from_slice(&v6.octets()),
@@ -321,10 +310,10 @@ impl Netmask {
         }
     }
 
-    fn to_bytes(self) -> Vec<u8> {
+    fn to_bytes(self) -> [u8; 4] {
         match self {
-            Netmask::Ipv4(mask) => mask.octets().to_vec(),
-            Netmask::Ipv6(len) => u32::from(len).to_ne_bytes().to_vec(),
+            Netmask::Ipv4(mask) => mask.octets(),
+            Netmask::Ipv6(len) => u32::from(len).to_ne_bytes(),
         }
     }
 
@@ -462,26 +451,17 @@ impl Service {
 
     /// Encodes the whole service, in ipvsadm's order: identity,
     /// SCHED_NAME, [PE_NAME], FLAGS, TIMEOUT, NETMASK.
-    pub(crate) fn attrs(&self) -> Vec<Attr> {
-        let mut attrs = self.id.attrs();
-        attrs.push(Attr::new(
-            IPVS_SVC_ATTR_SCHED_NAME,
-            Value::CStr(self.scheduler.name().to_owned()),
-        ));
+    pub(crate) fn emit(&self, w: &mut AttrWriter<'_>) {
+        self.id.emit(w);
+        w.cstr(IPVS_SVC_ATTR_SCHED_NAME, self.scheduler.name());
         if let Some(pe) = &self.persistence_engine {
-            attrs.push(Attr::new(IPVS_SVC_ATTR_PE_NAME, Value::CStr(pe.clone())));
+            w.cstr(IPVS_SVC_ATTR_PE_NAME, pe);
         }
         // struct ip_vs_flags { flags; mask }: a full mask sets every bit.
-        let mut flags = Vec::with_capacity(8);
-        flags.extend_from_slice(&self.flags.bits().to_ne_bytes());
-        flags.extend_from_slice(&u32::MAX.to_ne_bytes());
-        attrs.push(Attr::new(IPVS_SVC_ATTR_FLAGS, Value::Bytes(flags)));
-        attrs.push(Attr::new(IPVS_SVC_ATTR_TIMEOUT, Value::U32(self.timeout)));
-        attrs.push(Attr::new(
-            IPVS_SVC_ATTR_NETMASK,
-            Value::Bytes(self.netmask.to_bytes()),
-        ));
-        attrs
+        let (flags, mask) = (self.flags.bits().to_ne_bytes(), u32::MAX.to_ne_bytes());
+        w.put_parts(IPVS_SVC_ATTR_FLAGS, &[&flags, &mask])
+            .u32(IPVS_SVC_ATTR_TIMEOUT, self.timeout)
+            .bytes(IPVS_SVC_ATTR_NETMASK, &self.netmask.to_bytes());
     }
 }
 

@@ -1,72 +1,93 @@
-//! Netlink attributes: a small value model to emit them, and checked
+//! Netlink attributes: a writer that appends them to a buffer, and checked
 //! readers to parse them.
 
-use netlink_packet_core::{Emitable, NLA_F_NESTED, Nla, NlasIterator};
+use netlink_packet_core::{NLA_F_NESTED, NlasIterator};
 
 use crate::error::{Error, Result};
 
-/// The payload of one attribute to emit.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Value {
-    U8(u8),
+/// Appends netlink attributes to a buffer: header, value, padding to 4
+/// bytes, as the kernel's `nla_put` lays them out. Straight into the
+/// buffer, with no intermediate value tree: encoding is on the path of
+/// every write.
+///
+/// The buffer's length must be a multiple of 4 when the writer starts (it
+/// is, after a netlink header, a generic netlink header or an attribute).
+pub(crate) struct AttrWriter<'a> {
+    buf: &'a mut Vec<u8>,
+}
+
+/// An attribute's length field, which counts its header and its value but
+/// not the padding. Every attribute this crate writes is far below 64 KiB
+/// (the longest value is a 16-byte name).
+fn nla_len(len: usize) -> [u8; 2] {
+    debug_assert!(len <= usize::from(u16::MAX));
+    (len as u16).to_ne_bytes()
+}
+
+impl<'a> AttrWriter<'a> {
+    pub(crate) fn new(buf: &'a mut Vec<u8>) -> Self {
+        debug_assert_eq!(buf.len() % 4, 0);
+        AttrWriter { buf }
+    }
+
+    fn pad(&mut self) {
+        let aligned = self.buf.len().next_multiple_of(4);
+        self.buf.resize(aligned, 0);
+    }
+
+    /// An attribute of the bytes of `parts`, back to back.
+    pub(crate) fn put_parts(&mut self, kind: u16, parts: &[&[u8]]) -> &mut Self {
+        let len = 4 + parts.iter().map(|p| p.len()).sum::<usize>();
+        self.buf.extend_from_slice(&nla_len(len));
+        self.buf.extend_from_slice(&kind.to_ne_bytes());
+        for part in parts {
+            self.buf.extend_from_slice(part);
+        }
+        self.pad();
+        self
+    }
+
+    pub(crate) fn u8(&mut self, kind: u16, v: u8) -> &mut Self {
+        self.put_parts(kind, &[&[v]])
+    }
     /// Host byte order.
-    U16(u16),
+    pub(crate) fn u16(&mut self, kind: u16, v: u16) -> &mut Self {
+        self.put_parts(kind, &[&v.to_ne_bytes()])
+    }
     /// Network byte order.
-    Be16(u16),
+    pub(crate) fn be16(&mut self, kind: u16, v: u16) -> &mut Self {
+        self.put_parts(kind, &[&v.to_be_bytes()])
+    }
     /// Host byte order.
-    U32(u32),
-    Bytes(Vec<u8>),
+    pub(crate) fn u32(&mut self, kind: u16, v: u32) -> &mut Self {
+        self.put_parts(kind, &[&v.to_ne_bytes()])
+    }
+    pub(crate) fn bytes(&mut self, kind: u16, v: &[u8]) -> &mut Self {
+        self.put_parts(kind, &[v])
+    }
     /// A string, NUL-terminated on the wire.
-    CStr(String),
-    Nested(Vec<Attr>),
-}
-
-/// One attribute to emit.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Attr {
-    pub(crate) kind: u16,
-    pub(crate) value: Value,
-}
-
-impl Attr {
-    pub(crate) fn new(kind: u16, value: Value) -> Self {
-        Attr { kind, value }
+    pub(crate) fn cstr(&mut self, kind: u16, v: &str) -> &mut Self {
+        self.put_parts(kind, &[v.as_bytes(), &[0]])
+    }
+    /// A nested attribute (`NLA_F_NESTED` set) holding what `content`
+    /// writes.
+    pub(crate) fn nested(&mut self, kind: u16, content: impl FnOnce(&mut Self)) -> &mut Self {
+        let start = self.buf.len();
+        self.buf.extend_from_slice(&[0, 0]);
+        self.buf
+            .extend_from_slice(&(kind | NLA_F_NESTED).to_ne_bytes());
+        content(self);
+        let len = nla_len(self.buf.len() - start);
+        self.buf[start..start + 2].copy_from_slice(&len);
+        self
     }
 }
 
-impl Nla for Attr {
-    fn value_len(&self) -> usize {
-        match &self.value {
-            Value::U8(_) => 1,
-            Value::U16(_) | Value::Be16(_) => 2,
-            Value::U32(_) => 4,
-            Value::Bytes(b) => b.len(),
-            Value::CStr(s) => s.len() + 1,
-            Value::Nested(attrs) => attrs.as_slice().buffer_len(),
-        }
-    }
-
-    fn kind(&self) -> u16 {
-        match self.value {
-            Value::Nested(_) => self.kind | NLA_F_NESTED,
-            _ => self.kind,
-        }
-    }
-
-    fn emit_value(&self, buffer: &mut [u8]) {
-        match &self.value {
-            Value::U8(v) => buffer[0] = *v,
-            Value::U16(v) => buffer[..2].copy_from_slice(&v.to_ne_bytes()),
-            Value::Be16(v) => buffer[..2].copy_from_slice(&v.to_be_bytes()),
-            Value::U32(v) => buffer[..4].copy_from_slice(&v.to_ne_bytes()),
-            Value::Bytes(b) => buffer[..b.len()].copy_from_slice(b),
-            Value::CStr(s) => {
-                buffer[..s.len()].copy_from_slice(s.as_bytes());
-                buffer[s.len()] = 0;
-            }
-            Value::Nested(attrs) => attrs.as_slice().emit(buffer),
-        }
-    }
+/// The attributes `content` writes, in a buffer of their own.
+pub(crate) fn attrs(content: impl FnOnce(&mut AttrWriter<'_>)) -> Vec<u8> {
+    let mut buf = Vec::with_capacity(128);
+    content(&mut AttrWriter::new(&mut buf));
+    buf
 }
 
 /// An attribute seen in a reply: its type (flags masked off) and value.
@@ -142,24 +163,23 @@ impl RawNla<'_> {
 mod tests {
     use super::*;
 
-    fn emit(attrs: &[Attr]) -> Vec<u8> {
-        let mut buf = vec![0u8; attrs.buffer_len()];
-        attrs.emit(&mut buf);
-        buf
-    }
-
     #[test]
     fn every_value_kind_emits_and_reads_back() {
-        let attrs = vec![
-            Attr::new(1, Value::U8(7)),
-            Attr::new(2, Value::U16(0x1234)),
-            Attr::new(3, Value::Be16(80)),
-            Attr::new(4, Value::U32(0xdead_beef)),
-            Attr::new(5, Value::Bytes(vec![1, 2, 3])),
-            Attr::new(6, Value::CStr("rr".into())),
-            Attr::new(7, Value::Nested(vec![Attr::new(1, Value::U32(9))])),
-        ];
-        let buf = emit(&attrs);
+        let buf = attrs(|w| {
+            w.u8(1, 7)
+                .u16(2, 0x1234)
+                .be16(3, 80)
+                .u32(4, 0xdead_beef)
+                .bytes(5, &[1, 2, 3])
+                .cstr(6, "rr")
+                .nested(7, |w| {
+                    w.u32(1, 9);
+                });
+        });
+        // The layout of netlink-packet-core's emitter (and the kernel's
+        // nla_put): length without padding, value, zero padding.
+        assert_eq!(&buf[..8], &[5, 0, 1, 0, 7, 0, 0, 0]);
+        assert_eq!(&buf[32..44], &[7, 0, 5, 0, 1, 2, 3, 0, 7, 0, 6, 0]);
         // Alignment: every attribute starts on a 4-byte boundary.
         assert_eq!(buf.len() % 4, 0);
         let seen: Vec<RawNla<'_>> = walk(&buf, "t").collect::<Result<_>>().unwrap();

@@ -69,6 +69,27 @@ pub(crate) fn append_message(
     attrs.emit(&mut body[payload_header.len()..]);
 }
 
+/// Like [`append_message`], for attributes already encoded (`body`).
+pub(crate) fn append_raw_message(
+    buf: &mut Vec<u8>,
+    message_type: u16,
+    flags: u16,
+    payload_header: &[u8],
+    body: &[u8],
+) {
+    let start = buf.len();
+    let len = NLMSG_HDRLEN + payload_header.len() + body.len();
+    buf.reserve(align(len));
+    buf.extend_from_slice(&(len as u32).to_ne_bytes());
+    buf.extend_from_slice(&message_type.to_ne_bytes());
+    buf.extend_from_slice(&flags.to_ne_bytes());
+    // Sequence and port: set when sent.
+    buf.extend_from_slice(&[0; 8]);
+    buf.extend_from_slice(payload_header);
+    buf.extend_from_slice(body);
+    buf.resize(start + align(len), 0);
+}
+
 /// Sets the type and flags of a message in place.
 pub(crate) fn set_type_and_flags(message: &mut [u8], message_type: u16, flags: u16) {
     let mut header = NetlinkBuffer::new(message);
