@@ -12,27 +12,29 @@ import time
 
 PEERS = os.environ["LVS_BENCH_PEERS"]
 PYPATH = os.environ.get("LVS_BENCH_PYPATH", "")
+MOBY = os.environ.get("LVS_BENCH_MOBY", "")
 HERE = os.path.dirname(os.path.abspath(__file__))
 NS = "lvsbench"
 D = 4
 REPS = 3
 ENV = dict(os.environ, PYTHONPATH=PYPATH)
+GO_VERSION = os.environ.get("LVS_BENCH_GO_VERSION", "?")
 
 
 class PeerFailed(Exception):
-    """A peer tool (pyroute2) failed; it is left out from then on."""
+    """A peer tool (pyroute2, moby/ipvs) failed; it is left out from then on."""
 
 
 def sh(*cmd, stdin=None, check=True):
     """Runs cmd in the namespace; returns (stdout, wall seconds). A failure
-    of lvs or ipvsadm ends the benchmark; one of pyroute2 raises
-    PeerFailed."""
+    of lvs or ipvsadm ends the benchmark; one of pyroute2 or moby/ipvs
+    raises PeerFailed."""
     t = time.perf_counter()
     p = subprocess.run(["ip", "netns", "exec", NS, *cmd], input=stdin, capture_output=True, text=True, env=ENV)
     wall = time.perf_counter() - t
     if check and p.returncode != 0:
         msg = f"bench: {' '.join(cmd)} failed ({p.returncode}): {p.stderr.strip()[-300:]}"
-        if any("bench_pyroute2" in c for c in cmd):
+        if any("bench_pyroute2" in c for c in cmd) or (MOBY and MOBY in cmd):
             print(msg, file=sys.stderr, flush=True)
             raise PeerFailed(msg)
         sys.exit(msg)
@@ -128,6 +130,10 @@ def main():
             "ipvsadm": lambda: sh("ipvsadm", "-E", "-t", f"{vip(n // 2)}:80", "-s", "wrr"),
             "lvs": lambda: sh(PEERS, "edit", str(n)),
         }
+        if MOBY:
+            creators["moby/ipvs"] = lambda: sh(MOBY, "create", str(n), str(D))
+            dumpers["moby/ipvs"] = lambda: sh(MOBY, "dump", str(n), str(D))
+            editors["moby/ipvs"] = lambda: sh(MOBY, "edit", str(n))
         if pyroute2:
             creators["pyroute2"] = lambda: sh(*py, "create", str(n), str(D))
             dumpers["pyroute2"] = lambda: sh(*py, "dump", str(n), str(D))
@@ -206,6 +212,9 @@ def main():
         ("dump", "lvs one-pass"): [PEERS, "dump", "onepass", str(n), str(D)],
         ("idle apply", "lvs apply"): [PEERS, "idle-apply", str(n), str(D)],
     }
+    if MOBY:
+        counted[("create", "moby/ipvs")] = [MOBY, "create", str(n), str(D)]
+        counted[("dump", "moby/ipvs")] = [MOBY, "dump", str(n), str(D)]
     if pyroute2:
         counted[("create", "pyroute2")] = [*py, "create", str(n), str(D)]
         counted[("dump", "pyroute2")] = [*py, "dump", str(n), str(D)]
@@ -238,7 +247,8 @@ def main():
     print()
     guest = "QEMU guest, TCG" if os.environ.get("LVS_BENCH_GUEST") == "qemu" else "User-Mode Linux guest"
     print(f"Linux {kernel} ({guest}), one boot; {ipvsadm_version.split(' (')[0]}; "
-          f"pyroute2 0.9.7{'' if pyroute2 else ' (not available)'}; medians of {REPS}; "
+          f"pyroute2 0.9.7{'' if pyroute2 else ' (not available)'}; "
+          f"moby/ipvs{' (Debian golang-github-docker-docker-dev, Go ' + GO_VERSION + ')' if MOBY else ' (not available)'}; medians of {REPS}; "
           f"syscall canary: median {statistics.median(canary):.1f} us per getppid() "
           f"(min {min(canary):.1f}, max {max(canary):.1f})")
     for n in ns_list:
@@ -249,7 +259,7 @@ def main():
         print("|---|---:|---:|---:|---:|---:|---:|")
         base_c = med(results.get((n, "create", "ipvsadm"), []))
         base_d = med(results.get((n, "dump", "ipvsadm"), []))
-        tools = ["ipvsadm", "pyroute2", "lvs one-by-one", "lvs batch", "lvs stream", "lvs apply", "lvs one-pass", "lvs"]
+        tools = ["ipvsadm", "moby/ipvs", "pyroute2", "lvs one-by-one", "lvs batch", "lvs stream", "lvs apply", "lvs one-pass", "lvs"]
         for tool in tools:
             c = med(results.get((n, "create", tool), []))
             d = med(results.get((n, "dump", tool), []))
@@ -284,7 +294,7 @@ def main():
     print()
     print("| tool | create | dump | idle re-apply |")
     print("|---|---:|---:|---:|")
-    for tool in ["ipvsadm", "pyroute2", "lvs one-by-one", "lvs batch", "lvs stream", "lvs apply", "lvs one-pass"]:
+    for tool in ["ipvsadm", "moby/ipvs", "pyroute2", "lvs one-by-one", "lvs batch", "lvs stream", "lvs apply", "lvs one-pass"]:
         row = [sc.get((op, tool)) for op in ("create", "dump", "idle apply")]
         if all(v is None for v in row):
             continue
