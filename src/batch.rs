@@ -6,11 +6,11 @@ use std::net::SocketAddr;
 
 use netlink_packet_core::{NLM_F_ACK, NLM_F_REQUEST};
 
-use crate::error::{Error, Result, Target};
+use crate::error::{Error, Result};
 use crate::handle::Ipvs;
 use crate::ipvs::consts::*;
 use crate::ipvs::destination::Destination;
-use crate::ipvs::request::Request;
+use crate::ipvs::request::{Request, command};
 use crate::ipvs::service::{AddressFamily, Service, ServiceEntry, ServiceId, parse_addr};
 use crate::netlink::Transport;
 use crate::netlink::attr::walk;
@@ -52,16 +52,15 @@ pub enum Op {
 }
 
 impl Op {
-    /// The kernel's name of the command, and what `ESRCH` / `ENOENT` mean
-    /// for it (as for the one-by-one call).
-    fn request(&self) -> (&'static str, Target) {
+    /// The command that carries the operation.
+    fn cmd(&self) -> u8 {
         match self {
-            Op::AddService(_) => ("NEW_SERVICE", Target::ServiceConfig),
-            Op::UpdateService(_) => ("SET_SERVICE", Target::ServiceConfig),
-            Op::DeleteService(_) => ("DEL_SERVICE", Target::Service),
-            Op::AddDestination(..) => ("NEW_DEST", Target::Destination),
-            Op::UpdateDestination(..) => ("SET_DEST", Target::Destination),
-            Op::DeleteDestination(..) => ("DEL_DEST", Target::Destination),
+            Op::AddService(_) => IPVS_CMD_NEW_SERVICE,
+            Op::UpdateService(_) => IPVS_CMD_SET_SERVICE,
+            Op::DeleteService(_) => IPVS_CMD_DEL_SERVICE,
+            Op::AddDestination(..) => IPVS_CMD_NEW_DEST,
+            Op::UpdateDestination(..) => IPVS_CMD_SET_DEST,
+            Op::DeleteDestination(..) => IPVS_CMD_DEL_DEST,
         }
     }
 
@@ -348,7 +347,7 @@ fn send_window(
         })?;
         let error = match error {
             Error::Kernel(mut k) => {
-                let (name, target) = op.request();
+                let (name, target) = command(op.cmd());
                 k.request = name;
                 Error::from_kernel(k, target)
             }

@@ -45,8 +45,33 @@ fn dest_nests(id: &ServiceId, dest: impl FnOnce(&mut AttrWriter<'_>)) -> Vec<u8>
     })
 }
 
+/// The kernel's name of an IPVS command, for error reports, and what
+/// `ESRCH` and `ENOENT` mean in its answer.
+pub(crate) fn command(cmd: u8) -> (&'static str, Target) {
+    match cmd {
+        IPVS_CMD_NEW_SERVICE => ("NEW_SERVICE", Target::ServiceConfig),
+        IPVS_CMD_SET_SERVICE => ("SET_SERVICE", Target::ServiceConfig),
+        IPVS_CMD_DEL_SERVICE => ("DEL_SERVICE", Target::Service),
+        IPVS_CMD_GET_SERVICE => ("GET_SERVICE", Target::Service),
+        IPVS_CMD_NEW_DEST => ("NEW_DEST", Target::Destination),
+        IPVS_CMD_SET_DEST => ("SET_DEST", Target::Destination),
+        IPVS_CMD_DEL_DEST => ("DEL_DEST", Target::Destination),
+        IPVS_CMD_GET_DEST => ("GET_DEST", Target::Destination),
+        IPVS_CMD_NEW_DAEMON => ("NEW_DAEMON", Target::Daemon),
+        IPVS_CMD_DEL_DAEMON => ("DEL_DAEMON", Target::Daemon),
+        IPVS_CMD_GET_DAEMON => ("GET_DAEMON", Target::Daemon),
+        IPVS_CMD_SET_CONFIG => ("SET_CONFIG", Target::Other),
+        IPVS_CMD_GET_CONFIG => ("GET_CONFIG", Target::Other),
+        IPVS_CMD_GET_INFO => ("GET_INFO", Target::Other),
+        IPVS_CMD_ZERO => ("ZERO", Target::Service),
+        IPVS_CMD_FLUSH => ("FLUSH", Target::Other),
+        _ => ("UNKNOWN", Target::Other),
+    }
+}
+
 impl Request {
-    fn new(cmd: u8, name: &'static str, target: Target, attrs: Vec<u8>) -> Self {
+    fn new(cmd: u8, attrs: Vec<u8>) -> Self {
+        let (name, target) = command(cmd);
         Request {
             cmd,
             name,
@@ -77,102 +102,66 @@ impl Request {
     }
 
     pub(crate) fn get_info() -> Self {
-        Request::new(IPVS_CMD_GET_INFO, "GET_INFO", Target::Other, Vec::new())
+        Request::new(IPVS_CMD_GET_INFO, Vec::new())
     }
 
     pub(crate) fn add_service(service: &Service) -> Result<Self> {
         service.validate()?;
         let attrs = svc_nest(|w| service.emit(w));
-        Ok(Request::new(
-            IPVS_CMD_NEW_SERVICE,
-            "NEW_SERVICE",
-            Target::ServiceConfig,
-            attrs,
-        ))
+        Ok(Request::new(IPVS_CMD_NEW_SERVICE, attrs))
     }
 
     pub(crate) fn update_service(service: &Service) -> Result<Self> {
         service.validate()?;
         let attrs = svc_nest(|w| service.emit(w));
-        Ok(Request::new(
-            IPVS_CMD_SET_SERVICE,
-            "SET_SERVICE",
-            Target::ServiceConfig,
-            attrs,
-        ))
+        Ok(Request::new(IPVS_CMD_SET_SERVICE, attrs))
     }
 
     pub(crate) fn delete_service(id: &ServiceId) -> Result<Self> {
         id.validate()?;
         let attrs = svc_nest(|w| id.emit(w));
-        Ok(Request::new(
-            IPVS_CMD_DEL_SERVICE,
-            "DEL_SERVICE",
-            Target::Service,
-            attrs,
-        ))
+        Ok(Request::new(IPVS_CMD_DEL_SERVICE, attrs))
     }
 
     pub(crate) fn get_service(id: &ServiceId) -> Result<Self> {
         id.validate()?;
         let attrs = svc_nest(|w| id.emit(w));
-        Ok(Request::new(
-            IPVS_CMD_GET_SERVICE,
-            "GET_SERVICE",
-            Target::Service,
-            attrs,
-        ))
+        Ok(Request::new(IPVS_CMD_GET_SERVICE, attrs))
     }
 
     pub(crate) fn dump_services() -> Self {
-        Request::new(
-            IPVS_CMD_GET_SERVICE,
-            "GET_SERVICE",
-            Target::Service,
-            Vec::new(),
-        )
-        .dump()
+        Request::new(IPVS_CMD_GET_SERVICE, Vec::new()).dump()
     }
 
     pub(crate) fn add_destination(service: &ServiceId, dest: &Destination) -> Result<Self> {
-        Self::full_dest(IPVS_CMD_NEW_DEST, "NEW_DEST", service, dest)
+        Self::full_dest(IPVS_CMD_NEW_DEST, service, dest)
     }
 
     pub(crate) fn update_destination(service: &ServiceId, dest: &Destination) -> Result<Self> {
-        Self::full_dest(IPVS_CMD_SET_DEST, "SET_DEST", service, dest)
+        Self::full_dest(IPVS_CMD_SET_DEST, service, dest)
     }
 
-    fn full_dest(
-        cmd: u8,
-        name: &'static str,
-        service: &ServiceId,
-        dest: &Destination,
-    ) -> Result<Self> {
+    fn full_dest(cmd: u8, service: &ServiceId, dest: &Destination) -> Result<Self> {
         service.validate()?;
         dest.validate(service.family())?;
         let attrs = dest_nests(service, |w| dest.emit(w));
-        Ok(Request::new(cmd, name, Target::Destination, attrs))
+        Ok(Request::new(cmd, attrs))
     }
 
     pub(crate) fn delete_destination(service: &ServiceId, addr: SocketAddr) -> Result<Self> {
         service.validate()?;
         let attrs = dest_nests(service, |w| Destination::new(addr).emit_id(w));
-        Ok(Request::new(
-            IPVS_CMD_DEL_DEST,
-            "DEL_DEST",
-            Target::Destination,
-            attrs,
-        ))
+        Ok(Request::new(IPVS_CMD_DEL_DEST, attrs))
     }
 
     pub(crate) fn dump_destinations(service: &ServiceId) -> Result<Self> {
         service.validate()?;
         let attrs = svc_nest(|w| service.emit(w));
-        Ok(Request::new(IPVS_CMD_GET_DEST, "GET_DEST", Target::Destination, attrs).dump())
+        Ok(Request::new(IPVS_CMD_GET_DEST, attrs).dump())
     }
 
     pub(crate) fn flush() -> Self {
-        Request::new(IPVS_CMD_FLUSH, "FLUSH", Target::Other, Vec::new())
+        Request::new(IPVS_CMD_FLUSH, Vec::new())
     }
 
     pub(crate) fn zero(service: Option<&ServiceId>) -> Result<Self> {
@@ -183,11 +172,11 @@ impl Request {
             }
             None => Vec::new(),
         };
-        Ok(Request::new(IPVS_CMD_ZERO, "ZERO", Target::Service, attrs))
+        Ok(Request::new(IPVS_CMD_ZERO, attrs))
     }
 
     pub(crate) fn get_config() -> Self {
-        Request::new(IPVS_CMD_GET_CONFIG, "GET_CONFIG", Target::Other, Vec::new())
+        Request::new(IPVS_CMD_GET_CONFIG, Vec::new())
     }
 
     pub(crate) fn set_config(t: &Timeouts) -> Result<Self> {
@@ -208,12 +197,7 @@ impl Request {
                 .u32(IPVS_CMD_ATTR_TIMEOUT_TCP_FIN, t.tcp_fin)
                 .u32(IPVS_CMD_ATTR_TIMEOUT_UDP, t.udp);
         });
-        Ok(Request::new(
-            IPVS_CMD_SET_CONFIG,
-            "SET_CONFIG",
-            Target::Other,
-            attrs,
-        ))
+        Ok(Request::new(IPVS_CMD_SET_CONFIG, attrs))
     }
 
     pub(crate) fn start_daemon(daemon: &SyncDaemon) -> Result<Self> {
@@ -221,28 +205,17 @@ impl Request {
         let attrs = attrs(|w| {
             w.nested(IPVS_CMD_ATTR_DAEMON, |w| daemon.emit(w));
         });
-        Ok(Request::new(
-            IPVS_CMD_NEW_DAEMON,
-            "NEW_DAEMON",
-            Target::Daemon,
-            attrs,
-        ))
+        Ok(Request::new(IPVS_CMD_NEW_DAEMON, attrs))
     }
 
     pub(crate) fn stop_daemon(role: SyncRole) -> Self {
         let attrs = attrs(|w| {
             w.nested(IPVS_CMD_ATTR_DAEMON, |w| role.emit_state(w));
         });
-        Request::new(IPVS_CMD_DEL_DAEMON, "DEL_DAEMON", Target::Daemon, attrs)
+        Request::new(IPVS_CMD_DEL_DAEMON, attrs)
     }
 
     pub(crate) fn dump_daemons() -> Self {
-        Request::new(
-            IPVS_CMD_GET_DAEMON,
-            "GET_DAEMON",
-            Target::Daemon,
-            Vec::new(),
-        )
-        .dump()
+        Request::new(IPVS_CMD_GET_DAEMON, Vec::new()).dump()
     }
 }
