@@ -335,9 +335,10 @@ fn send_window(
     failures: &mut Vec<(usize, Op, Error)>,
 ) -> Result<()> {
     window.stamp(family, true);
-    let offsets: Vec<usize> = window.offsets.iter().map(|&o| o as usize).collect();
     let mut failed = Vec::new();
-    transport.exchange_window(&mut window.bytes, &offsets, &mut |i, e| failed.push((i, e)))?;
+    transport.exchange_window(&mut window.bytes, &window.offsets, &mut |i, e| {
+        failed.push((i, e))
+    })?;
     for (i, error) in failed {
         let op = Op::decode(window.message(i)).ok_or_else(|| {
             Error::Protocol(format!(
@@ -605,7 +606,7 @@ impl Ipvs {
         for window in front {
             transport.send(&window.bytes)?;
         }
-        let at = last.offsets.last().map_or(0, |&o| o as usize);
+        let at = last.offsets.last().copied().unwrap_or(0);
         transport.exchange_window(&mut last.bytes, &[at], &mut |_, _| {})
     }
 }

@@ -205,7 +205,7 @@ impl Transport {
     pub(crate) fn exchange_window(
         &mut self,
         datagram: &mut [u8],
-        offsets: &[usize],
+        offsets: &[u32],
         on_error: &mut dyn FnMut(usize, Error),
     ) -> Result<()> {
         if offsets.is_empty() {
@@ -213,7 +213,11 @@ impl Transport {
         }
         let first = self.next_seqs(offsets.len() as u32);
         for (i, &offset) in offsets.iter().enumerate() {
-            message::set_sequence(&mut datagram[offset..], first + i as u32, self.port);
+            message::set_sequence(
+                &mut datagram[offset as usize..],
+                first + i as u32,
+                self.port,
+            );
         }
         let last = first + (offsets.len() as u32 - 1);
         self.send(datagram)?;
