@@ -14,7 +14,7 @@ pub(crate) mod stats;
 use crate::error::{Error, Result};
 use crate::netlink::attr::{RawNla, walk};
 use crate::netlink::genl::{GENL_HDRLEN, genl_header};
-use crate::netlink::message::append_raw_message;
+use crate::netlink::message::append_message;
 use consts::IPVS_GENL_VERSION;
 
 /// An attribute the kernel sent that this version of the crate does not
@@ -38,7 +38,7 @@ pub(crate) fn encode(family: u16, cmd: u8, flags: u16, attrs: &[u8]) -> Vec<u8> 
 /// Appends one IPVS request message to `buf`.
 pub(crate) fn encode_into(buf: &mut Vec<u8>, family: u16, cmd: u8, flags: u16, attrs: &[u8]) {
     let header = genl_header(cmd, IPVS_GENL_VERSION);
-    append_raw_message(buf, family, flags, &header, attrs);
+    append_message(buf, family, flags, &header, attrs);
 }
 
 /// The command of a reply payload (generic netlink header plus

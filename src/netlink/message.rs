@@ -40,37 +40,18 @@ pub(crate) fn build_message(
     payload_header: &[u8],
     attrs: &dyn Emitable,
 ) -> Vec<u8> {
+    let mut body = vec![0; attrs.buffer_len()];
+    attrs.emit(&mut body);
     let mut buf = Vec::new();
-    append_message(&mut buf, message_type, flags, payload_header, attrs);
+    append_message(&mut buf, message_type, flags, payload_header, &body);
     buf
 }
 
-/// Like [`build_message`], appending the message to `buf` (which then
-/// holds messages back to back: every message length is a multiple of 4).
+/// Appends one netlink message of encoded attributes (`body`) to `buf`,
+/// which then holds messages back to back (each padded to 4 bytes). The
+/// sequence and port numbers are left 0; the transport sets them when it
+/// sends.
 pub(crate) fn append_message(
-    buf: &mut Vec<u8>,
-    message_type: u16,
-    flags: u16,
-    payload_header: &[u8],
-    attrs: &dyn Emitable,
-) {
-    let start = buf.len();
-    let len = NLMSG_HDRLEN + payload_header.len() + attrs.buffer_len();
-    buf.resize(start + len, 0);
-    let msg = &mut buf[start..];
-    {
-        let mut header = NetlinkBuffer::new(&mut msg[..]);
-        header.set_length(len as u32);
-        header.set_message_type(message_type);
-        header.set_flags(flags);
-    }
-    let body = &mut msg[NLMSG_HDRLEN..];
-    body[..payload_header.len()].copy_from_slice(payload_header);
-    attrs.emit(&mut body[payload_header.len()..]);
-}
-
-/// Like [`append_message`], for attributes already encoded (`body`).
-pub(crate) fn append_raw_message(
     buf: &mut Vec<u8>,
     message_type: u16,
     flags: u16,
