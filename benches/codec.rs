@@ -24,14 +24,8 @@ fn golden_service_reply() -> Vec<u8> {
         .collect()
 }
 
-fn main() {
-    let svc = Service::new(ServiceId::tcp("10.96.0.10:8080".parse().unwrap()))
-        .with_scheduler(Scheduler::RoundRobin)
-        .with_persistence(10800);
-    bench("encode one NEW_SERVICE", || {
-        internals::encode_add_service(&svc, 28).unwrap()
-    });
-
+/// 10,000 TCP services with 4 destinations each, queued in a batch.
+fn ten_thousand_by_four() -> Batch {
     let mut batch = Batch::new();
     for i in 0..10_000u32 {
         let id = ServiceId::tcp(SocketAddr::new(Ipv4Addr::from(0x0a60_0000 + i).into(), 80));
@@ -41,21 +35,25 @@ fn main() {
             batch.add_destination(&id, &Destination::new(pod)).unwrap();
         }
     }
+    batch
+}
+
+fn main() {
+    let svc = Service::new(ServiceId::tcp("10.96.0.10:8080".parse().unwrap()))
+        .with_scheduler(Scheduler::RoundRobin)
+        .with_persistence(10800);
+    bench("encode one NEW_SERVICE", || {
+        internals::encode_add_service(&svc, 28).unwrap()
+    });
+
+    let batch = ten_thousand_by_four();
     bench("encode a 10,000 x 4 batch (50,000 messages)", || {
         internals::encode_batch(&batch, 28)
     });
-    bench("queue a 10,000 x 4 batch (validate + build)", || {
-        let mut b = Batch::new();
-        for i in 0..10_000u32 {
-            let id = ServiceId::tcp(SocketAddr::new(Ipv4Addr::from(0x0a60_0000 + i).into(), 80));
-            b.add_service(&Service::new(id)).unwrap();
-            for j in 0..4 {
-                let pod = SocketAddr::new(Ipv4Addr::from(0x0af4_0000 + i * 4 + j).into(), 8080);
-                b.add_destination(&id, &Destination::new(pod)).unwrap();
-            }
-        }
-        b
-    });
+    bench(
+        "queue a 10,000 x 4 batch (validate + build)",
+        ten_thousand_by_four,
+    );
 
     // A dump of 10,000 services as the kernel sends it: the captured reply
     // (360 bytes) with the address bytes (at offset 44) changed each time.
