@@ -110,6 +110,21 @@ def main():
     def rec(n, op, tool, secs):
         results.setdefault((n, op, tool), []).append(secs)
 
+    def rotated(runners, rep, n, before=lambda: None):
+        """Runs each tool of `runners` once, starting at a different one
+        each round, and yields (tool, stdout, wall seconds); a peer that
+        fails is recorded in failed_peers and skipped."""
+        order = list(runners)
+        order = order[rep % len(order):] + order[: rep % len(order)]
+        for tool in order:
+            before()
+            try:
+                out, wall = runners[tool]()
+            except PeerFailed:
+                failed_peers.add((n, tool))
+                continue
+            yield tool, out, wall
+
     for n in ns_list:
         rulefile = tempfile.NamedTemporaryFile("w", suffix=".rules", delete=False)
         rulefile.write(rules(n))
@@ -146,15 +161,7 @@ def main():
                     creators.pop(ft, None)
                     dumpers.pop(ft, None)
                     editors.pop(ft, None)
-            order = list(creators)
-            order = order[rep % len(order):] + order[: rep % len(order)]
-            for tool in order:
-                flush()
-                try:
-                    out, wall = creators[tool]()
-                except PeerFailed:
-                    failed_peers.add((n, tool))
-                    continue
+            for tool, out, wall in rotated(creators, rep, n, before=flush):
                 rec(n, "create", tool, wall)
                 if tool.startswith("lvs"):
                     rec(n, "create (in-process)", tool, inner(out))
@@ -162,14 +169,7 @@ def main():
                 if got != (n, n * D):
                     sys.exit(f"bench: {tool} created {got}, not {(n, n * D)}")
                 print(f"  N={n} round {rep + 1}: create {tool:<15} {wall:8.3f} s", file=sys.stderr, flush=True)
-            order = list(dumpers)
-            order = order[rep % len(order):] + order[: rep % len(order)]
-            for tool in order:
-                try:
-                    out, wall = dumpers[tool]()
-                except PeerFailed:
-                    failed_peers.add((n, tool))
-                    continue
+            for tool, out, wall in rotated(dumpers, rep, n):
                 if tool == "ipvsadm" and (out.count("\n-A") + out.startswith("-A"), out.count("\n-a")) != (n, n * D):
                     sys.exit("bench: ipvsadm -Sn incomplete")
                 rec(n, "dump", tool, wall)
@@ -180,14 +180,7 @@ def main():
             if "changes 0" not in out:
                 sys.exit(f"bench: idle apply changed something: {out}")
             rec(n, "idle apply", "lvs apply", wall)
-            order = list(editors)
-            order = order[rep % len(order):] + order[: rep % len(order)]
-            for tool in order:
-                try:
-                    out, wall = editors[tool]()
-                except PeerFailed:
-                    failed_peers.add((n, tool))
-                    continue
+            for tool, out, wall in rotated(editors, rep, n):
                 rec(n, "edit one", tool, wall if tool == "ipvsadm" else inner(out))
             flush()
             out, _ = sh(PEERS, "create", "limit", str(n), str(D))
