@@ -303,19 +303,9 @@ fn direct_routing_backends_answer_the_client_directly() {
     let id = service_on(&lab, vip, Forwarding::DirectRouting);
     let addr = SocketAddr::new(vip.into(), 80);
     assert_eq!(tally(&lab.client, addr, 4), each(&lab, 2));
-    for b in &lab.backends {
-        for a in b.accepted() {
-            // The packet reached the backend still addressed to the VIP.
-            assert_eq!(a.local, addr, "{}", b.name);
-            assert_eq!(a.peer.ip(), CLIENT, "{}", b.name);
-        }
-    }
-    // Nothing came back through IPVS: the replies went straight to the
-    // client (from the VIP, which the director itself holds: it would
-    // even drop them as martians).
-    let (pin, pout) = packets(&lab, &id);
-    assert!(pin > 0, "in {pin}");
-    assert_eq!(pout, 0, "replies passed the director");
+    // The replies went straight to the client (from the VIP, which the
+    // director itself holds: it would even drop them as martians).
+    assert_answered_directly(&lab, &id, addr);
 }
 
 #[test]
@@ -329,11 +319,8 @@ fn ipip_tunnel_backends_decapsulate_and_answer_the_client_directly() {
     let id = service_on(&lab, vip, Forwarding::Tunnel(Tunnel::ipip()));
     let addr = SocketAddr::new(vip.into(), 80);
     assert_eq!(tally(&lab.client, addr, 4), each(&lab, 2));
+    assert_answered_directly(&lab, &id, addr);
     for b in &lab.backends {
-        for a in b.accepted() {
-            assert_eq!(a.local, addr, "{}", b.name);
-            assert_eq!(a.peer.ip(), CLIENT, "{}", b.name);
-        }
         // The packets arrived encapsulated, on tunl0.
         let tunl0 = b.ns.exec("ip", &["-s", "-o", "link", "show", "tunl0"]);
         let rx: u64 = tunl0
@@ -344,7 +331,20 @@ fn ipip_tunnel_backends_decapsulate_and_answer_the_client_directly() {
             .unwrap_or_else(|| panic!("tunl0 counters: {tunl0}"));
         assert!(rx > 0, "{}: nothing received on tunl0: {tunl0}", b.name);
     }
-    let (pin, pout) = packets(&lab, &id);
+}
+
+/// Direct return (direct routing, tunnels): every connection reached its
+/// backend still addressed to the VIP `addr`, from the client itself, and
+/// nothing came back through IPVS (the replies went straight to the
+/// client).
+fn assert_answered_directly(lab: &Lab, id: &ServiceId, addr: SocketAddr) {
+    for b in &lab.backends {
+        for a in b.accepted() {
+            assert_eq!(a.local, addr, "{}", b.name);
+            assert_eq!(a.peer.ip(), CLIENT, "{}", b.name);
+        }
+    }
+    let (pin, pout) = packets(lab, id);
     assert!(pin > 0, "in {pin}");
     assert_eq!(pout, 0, "replies passed the director");
 }
