@@ -53,6 +53,16 @@
 //! a variant each for the common cases ([`Error::ServiceNotFound`],
 //! [`Error::AlreadyExists`], …).
 //!
+//! # Many rules at once
+//!
+//! Writes can go up to 256 per datagram, each failure reported against its
+//! operation ([`BatchReport`]): queue them in a [`Batch`] and send it with
+//! [`Ipvs::apply_batch`], or stream them with [`Ipvs::batch_writer`],
+//! which sends each full window at once and so holds at most one window.
+//! [`Ipvs::for_each_service_with_destinations`] reads the whole table in
+//! one pass, in bounded memory; [`Ipvs::apply`] makes the table match a
+//! desired rule set ([`VirtualServer`]) with the fewest changes.
+//!
 //! # Handles, threads and namespaces
 //!
 //! An [`Ipvs`] owns its netlink sockets and resolves the family once, when
