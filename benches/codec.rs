@@ -13,7 +13,7 @@ mod harness;
 use std::net::{Ipv4Addr, SocketAddr};
 
 use harness::bench;
-use lvs::{Batch, Destination, Scheduler, Service, ServiceId, internals};
+use lvs::{Batch, Destination, Op, Scheduler, Service, ServiceId, internals};
 
 fn golden_service_reply() -> Vec<u8> {
     let text = include_str!("../tests/golden/service_tcp4_reply.hex");
@@ -29,10 +29,12 @@ fn ten_thousand_by_four() -> Batch {
     let mut batch = Batch::new();
     for i in 0..10_000u32 {
         let id = ServiceId::tcp(SocketAddr::new(Ipv4Addr::from(0x0a60_0000 + i).into(), 80));
-        batch.add_service(&Service::new(id)).unwrap();
+        batch.push(Op::AddService(Service::new(id))).unwrap();
         for j in 0..4 {
             let pod = SocketAddr::new(Ipv4Addr::from(0x0af4_0000 + i * 4 + j).into(), 8080);
-            batch.add_destination(&id, &Destination::new(pod)).unwrap();
+            batch
+                .push(Op::AddDestination(id, Destination::new(pod)))
+                .unwrap();
         }
     }
     batch

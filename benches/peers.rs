@@ -27,7 +27,8 @@ use std::process::exit;
 use std::time::Instant;
 
 use lvs::{
-    ApplyOptions, Batch, Destination, Ipvs, Scheduler, Service, ServiceId, VirtualServer, internals,
+    ApplyOptions, Batch, Destination, Ipvs, Op, Scheduler, Service, ServiceId, VirtualServer,
+    internals,
 };
 
 fn service(i: u32) -> Service {
@@ -56,9 +57,10 @@ fn batch(n: u32, d: u32) -> Batch {
     let mut b = Batch::new();
     for i in 0..n {
         let svc = service(i);
-        b.add_service(&svc).unwrap();
+        let id = svc.id;
+        b.push(Op::AddService(svc)).unwrap();
         for j in 0..d {
-            b.add_destination(&svc.id, &dest(i, j)).unwrap();
+            b.push(Op::AddDestination(id, dest(i, j))).unwrap();
         }
     }
     b
@@ -135,9 +137,10 @@ fn main() {
                     let mut w = ipvs.batch_writer();
                     for i in 0..n {
                         let svc = service(i);
-                        w.add_service(&svc).unwrap();
+                        let id = svc.id;
+                        w.push(Op::AddService(svc)).unwrap();
                         for j in 0..d {
-                            w.add_destination(&svc.id, &dest(i, j)).unwrap();
+                            w.push(Op::AddDestination(id, dest(i, j))).unwrap();
                         }
                     }
                     let report = w.finish().unwrap();

@@ -5,15 +5,18 @@ use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::net::SocketAddr;
 
-use crate::batch::{Batch, Op};
+use crate::batch::{Batch, Failure};
 use crate::error::{Error, Result};
 use crate::handle::Ipvs;
 use crate::ipvs::destination::{Destination, DestinationEntry};
-use crate::ipvs::service::{Service, ServiceId};
+use crate::ipvs::op::Op;
+use crate::ipvs::service::{Protocol, Service, ServiceEntry, ServiceId};
 
-/// A virtual service with the destinations it should have: one element of
-/// a desired rule set.
+/// A virtual service with its destinations: one element of a desired rule
+/// set for [`Ipvs::apply`], and what [`Ipvs::virtual_servers`] reads back,
+/// so that a read-modify-apply needs no glue.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct VirtualServer {
     /// The service.
     pub service: Service,
@@ -30,10 +33,23 @@ impl VirtualServer {
         }
     }
 
-    /// Adds a destination.
+    /// Appends a destination (the one `with_*` of the crate that adds: a
+    /// virtual server has many destinations).
+    #[must_use]
     pub fn with_destination(mut self, destination: Destination) -> Self {
         self.destinations.push(destination);
         self
+    }
+}
+
+impl From<(ServiceEntry, Vec<DestinationEntry>)> for VirtualServer {
+    /// A service read from the kernel with its destinations, as settings
+    /// only (counters dropped).
+    fn from((service, destinations): (ServiceEntry, Vec<DestinationEntry>)) -> Self {
+        VirtualServer {
+            service: service.service,
+            destinations: destinations.into_iter().map(|d| d.destination).collect(),
+        }
     }
 }
 
@@ -69,15 +85,20 @@ impl<'a> ApplyOptions<'a> {
     /// Only services for which `owned` is true are compared, changed or
     /// removed; every other service of the table is left alone (another
     /// controller's, say). Every desired service must be in scope.
+    #[must_use]
     pub fn scope(mut self, owned: impl Fn(&ServiceId) -> bool + 'a) -> Self {
         self.scope = Box::new(owned);
         self
     }
 
-    /// Graceful removal, as kube-proxy does for terminating endpoints: a
-    /// destination leaving the set is first set to weight 0 (no new
-    /// connections) and deleted by a later apply once it has no active or
-    /// inactive connections left.
+    /// Graceful removal, as kube-proxy's graceful termination does it: a
+    /// destination leaving the set is deleted at once when it has no active
+    /// and no inactive connections, and always at once in a UDP or SCTP
+    /// service; otherwise it is set to weight 0 (no new connections),
+    /// reported in [`ApplyReport::draining_destinations`], and deleted by a
+    /// later apply once its connections are gone. A draining destination
+    /// that is desired again is restored to its desired settings.
+    #[must_use]
     pub fn graceful(mut self, graceful: bool) -> Self {
         self.graceful = graceful;
         self
@@ -104,7 +125,7 @@ pub struct ApplyReport {
     /// this apply, or still holding connections from an earlier one.
     pub draining_destinations: Vec<(ServiceId, SocketAddr)>,
     /// Operations the kernel refused, with its errors. The rest applied.
-    pub failures: Vec<(Op, Error)>,
+    pub failures: Vec<Failure>,
 }
 
 impl ApplyReport {
@@ -207,37 +228,101 @@ impl Ipvs {
             .collect();
         gone.sort();
         for id in gone {
-            batch.delete_service(&id)?;
+            batch.push(Op::DeleteService(id))?;
             report.removed_services.push(id);
         }
         for vs in desired {
             let id = vs.service.id;
             match current.get(&id) {
                 None => {
-                    batch.add_service(&vs.service)?;
+                    batch.push(Op::AddService(vs.service.clone()))?;
                     report.added_services.push(id);
                     for d in &vs.destinations {
-                        batch.add_destination(&id, d)?;
+                        batch.push(Op::AddDestination(id, *d))?;
                         report.added_destinations.push((id, d.addr));
                     }
                 }
                 Some(cur) => {
-                    if cur.service != vs.service {
-                        batch.update_service(&vs.service)?;
-                        report.updated_services.push(id);
-                    }
-                    diff_destinations(&mut batch, &mut report, id, vs, cur, options.graceful)?;
+                    diff_service(&mut batch, &mut report, vs, cur, options.graceful)?;
                 }
             }
         }
         if batch.is_empty() {
             return Ok(report);
         }
-        for (_, op, e) in self.apply_batch(&batch)?.into_failures() {
-            report.failures.push((op, e));
-        }
+        let failures = self.apply_batch(&batch)?.into_failures();
+        self.reconcile(desired, options, failures, &mut report)?;
         Ok(report)
     }
+
+    /// Every service of the namespace with its destinations, as the
+    /// [`VirtualServer`]s that [`Ipvs::apply`] takes (read in one pass,
+    /// see [`Ipvs::for_each_service_with_destinations`]).
+    pub fn virtual_servers(&self) -> Result<Vec<VirtualServer>> {
+        let mut all = Vec::new();
+        self.for_each_service_with_destinations(|s, d| {
+            all.push(VirtualServer::from((s, d)));
+            Ok(())
+        })?;
+        Ok(all)
+    }
+
+    /// Mends what a dump hid: a desired service that the dump skipped (the
+    /// kernel's service dump can skip one while another namespace changes
+    /// its table) was sent as an add, and the kernel answered that it
+    /// exists. Such a service is read by id and brought to its desired
+    /// state; every other failure is reported.
+    fn reconcile(
+        &self,
+        desired: &[VirtualServer],
+        options: &ApplyOptions<'_>,
+        failures: Vec<Failure>,
+        report: &mut ApplyReport,
+    ) -> Result<()> {
+        let mut skipped: HashSet<ServiceId> = HashSet::new();
+        for f in &failures {
+            if let (Op::AddService(s), Error::AlreadyExists(_)) = (&f.op, &f.error) {
+                skipped.insert(s.id);
+            }
+        }
+        let mut mended = Batch::new();
+        for vs in desired.iter().filter(|vs| skipped.contains(&vs.service.id)) {
+            let id = vs.service.id;
+            let cur = Current {
+                service: self.service(&id)?.service,
+                destinations: self.destinations(&id)?,
+            };
+            report.added_services.retain(|s| *s != id);
+            report.added_destinations.retain(|(s, _)| *s != id);
+            diff_service(&mut mended, report, vs, &cur, options.graceful)?;
+        }
+        report.failures = failures
+            .into_iter()
+            .filter(|f| !skipped.contains(&f.op.service()))
+            .collect();
+        if !mended.is_empty() {
+            report
+                .failures
+                .extend(self.apply_batch(&mended)?.into_failures());
+        }
+        Ok(())
+    }
+}
+
+/// Queues what brings the kernel's `cur` to the desired `vs`.
+fn diff_service(
+    batch: &mut Batch,
+    report: &mut ApplyReport,
+    vs: &VirtualServer,
+    cur: &Current,
+    graceful: bool,
+) -> Result<()> {
+    let id = vs.service.id;
+    if cur.service != vs.service {
+        batch.push(Op::UpdateService(vs.service.clone()))?;
+        report.updated_services.push(id);
+    }
+    diff_destinations(batch, report, id, vs, cur, graceful)
 }
 
 fn diff_destinations(
@@ -256,16 +341,26 @@ fn diff_destinations(
     for d in &vs.destinations {
         match have.get(&d.addr) {
             None => {
-                batch.add_destination(&id, d)?;
+                batch.push(Op::AddDestination(id, *d))?;
                 report.added_destinations.push((id, d.addr));
             }
             Some(entry) if entry.destination != *d => {
-                batch.update_destination(&id, d)?;
+                batch.push(Op::UpdateDestination(id, *d))?;
                 report.updated_destinations.push((id, d.addr));
             }
             Some(_) => {}
         }
     }
+    // kube-proxy's graceful termination deletes at once what holds no
+    // connection, and every real server of a UDP or SCTP service (their
+    // "connections" never end by themselves).
+    let connectionless = matches!(
+        id,
+        ServiceId::Inet {
+            protocol: Protocol::Udp | Protocol::Sctp,
+            ..
+        }
+    );
     let wanted: HashSet<SocketAddr> = vs.destinations.iter().map(|d| d.addr).collect();
     let mut leaving: Vec<&DestinationEntry> = cur
         .destinations
@@ -275,16 +370,14 @@ fn diff_destinations(
     leaving.sort_by_key(|d| d.destination.addr);
     for entry in leaving {
         let addr = entry.destination.addr;
-        if !graceful {
-            batch.delete_destination(&id, addr)?;
+        let idle = entry.active_connections == 0 && entry.inactive_connections == 0;
+        if !graceful || connectionless || idle {
+            batch.push(Op::DeleteDestination(id, addr))?;
             report.removed_destinations.push((id, addr));
         } else if entry.destination.weight != 0 {
-            batch.update_destination(&id, &entry.destination.with_weight(0))?;
+            batch.push(Op::UpdateDestination(id, entry.destination.with_weight(0)))?;
             report.updated_destinations.push((id, addr));
             report.draining_destinations.push((id, addr));
-        } else if entry.active_connections == 0 && entry.inactive_connections == 0 {
-            batch.delete_destination(&id, addr)?;
-            report.removed_destinations.push((id, addr));
         } else {
             report.draining_destinations.push((id, addr));
         }

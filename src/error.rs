@@ -9,6 +9,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 /// An error the kernel returned for one request: its errno, the request it
 /// answered and, where the kernel attached one, its extended-ACK message.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct KernelError {
     /// The positive errno value (`libc::ESRCH`, `libc::EEXIST`, …).
     pub errno: i32,
@@ -19,6 +20,26 @@ pub struct KernelError {
     /// The extended-ACK offset of the offending attribute in the request
     /// (`NLMSGERR_ATTR_OFFS`), when the kernel sent one.
     pub offset: Option<u32>,
+    /// What this errno is known to mean for this request, when the kernel
+    /// says no more than the errno (e.g. why `NEW_DEST` gets `EINVAL`).
+    pub hint: Option<&'static str>,
+}
+
+impl KernelError {
+    pub(crate) fn new(
+        errno: i32,
+        request: &'static str,
+        message: Option<String>,
+        offset: Option<u32>,
+    ) -> Self {
+        KernelError {
+            errno,
+            request,
+            message,
+            offset,
+            hint: None,
+        }
+    }
 }
 
 impl fmt::Display for KernelError {
@@ -28,9 +49,14 @@ impl fmt::Display for KernelError {
         if let Some(message) = &self.message {
             write!(f, " ({message})")?;
         }
+        if let Some(hint) = self.hint {
+            write!(f, "; {hint}")?;
+        }
         Ok(())
     }
 }
+
+impl std::error::Error for KernelError {}
 
 /// Everything that can go wrong while talking to the kernel.
 ///
@@ -75,7 +101,8 @@ pub enum Error {
     /// available in this kernel (`ENOENT` on a service request).
     #[error("scheduler or persistence engine not available: {0}")]
     SchedulerUnavailable(KernelError),
-    /// No such network interface (`ENODEV` on a link or address request).
+    /// No such network interface (`ENODEV` on a link or address request,
+    /// or on starting a sync daemon on a missing interface).
     #[error("no such link: {0}")]
     LinkNotFound(KernelError),
     /// A link exists under the name but is not of the kind asked for (for
@@ -105,14 +132,22 @@ pub enum Error {
         /// Why it was refused.
         reason: String,
     },
-    /// The kernel did not answer within the handle's timeout.
+    /// The kernel did not answer within the handle's reply timeout.
     #[error("no reply from the kernel within {0:?}")]
     Timeout(std::time::Duration),
+    /// The kernel marked a dump as interrupted (`NLM_F_DUMP_INTR`): the
+    /// table changed while it was read, so what was read may be
+    /// inconsistent. Read again.
+    #[error("{request}: dump interrupted by a concurrent change; read again")]
+    DumpInterrupted {
+        /// The dump's request, e.g. `"GET_SERVICE"`.
+        request: &'static str,
+    },
     /// A reply could not be decoded (truncated or malformed bytes).
     #[error("malformed reply: {0}")]
     Decode(String),
     /// The kernel's replies broke the netlink protocol (an unexpected
-    /// message, a dump that was interrupted, a truncated datagram).
+    /// message, a truncated datagram, an overrun).
     #[error("netlink protocol error: {0}")]
     Protocol(String),
     /// A socket or namespace system call failed.
@@ -147,11 +182,16 @@ impl Error {
         }
     }
 
-    /// True for "no such service" and "no such destination".
+    /// True for every "no such …": service, destination, sync daemon,
+    /// link, and scheduler or persistence engine.
     pub fn is_not_found(&self) -> bool {
         matches!(
             self,
-            Error::ServiceNotFound(_) | Error::DestinationNotFound(_)
+            Error::ServiceNotFound(_)
+                | Error::DestinationNotFound(_)
+                | Error::DaemonNotRunning(_)
+                | Error::LinkNotFound(_)
+                | Error::SchedulerUnavailable(_)
         )
     }
 
@@ -167,6 +207,10 @@ impl From<Error> for io::Error {
     fn from(e: Error) -> io::Error {
         let kind = match &e {
             Error::Io(inner) => inner.kind(),
+            e if e.is_not_found() => io::ErrorKind::NotFound,
+            Error::PermissionDenied(_) => io::ErrorKind::PermissionDenied,
+            Error::AlreadyExists(_) => io::ErrorKind::AlreadyExists,
+            Error::DumpInterrupted { .. } => io::ErrorKind::Interrupted,
             Error::Invalid { .. } => io::ErrorKind::InvalidInput,
             Error::Timeout(_) => io::ErrorKind::TimedOut,
             Error::Decode(_) | Error::Protocol(_) => io::ErrorKind::InvalidData,
@@ -190,27 +234,13 @@ impl Error {
         Error::Decode(e.to_string())
     }
 
-    /// Gives a kernel error its own variant, by errno and by what the
-    /// request was about: IPVS answers `ESRCH` for a missing service (or
-    /// daemon), and `ENOENT` for a missing destination on destination
-    /// requests but for a missing scheduler or persistence engine on
-    /// service requests.
-    pub(crate) fn from_kernel(k: KernelError, target: Target) -> Self {
-        match (k.errno, target) {
-            (libc::EPERM, _) => Error::PermissionDenied(k),
-            (libc::ESRCH, Target::Service | Target::ServiceConfig | Target::Destination) => {
-                Error::ServiceNotFound(k)
-            }
-            (libc::ESRCH, Target::Daemon) => Error::DaemonNotRunning(k),
-            (libc::ENOENT, Target::Destination) => Error::DestinationNotFound(k),
-            (libc::ENOENT, Target::ServiceConfig) => Error::SchedulerUnavailable(k),
-            (libc::ENODEV, Target::Link) => Error::LinkNotFound(k),
-            (errno, _) => Self::by_errno(errno, k),
-        }
-    }
-
-    fn by_errno(errno: i32, k: KernelError) -> Self {
-        match errno {
+    /// Gives a kernel error its variant by errno alone, for the errnos
+    /// that mean the same for every request. What an errno means for one
+    /// request (ESRCH, ENOENT, ENODEV) is decided by the layer that made
+    /// the request before it calls this.
+    pub(crate) fn by_errno(k: KernelError) -> Self {
+        match k.errno {
+            libc::EPERM => Error::PermissionDenied(k),
             libc::EEXIST => Error::AlreadyExists(k),
             libc::EINVAL => Error::InvalidArgument(k),
             libc::ERANGE => Error::OutOfRange(k),
@@ -218,23 +248,4 @@ impl Error {
             _ => Error::Kernel(k),
         }
     }
-}
-
-/// What a request was about, which decides what `ESRCH` and `ENOENT` mean.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Target {
-    /// A service add or edit: `ESRCH` no such service, `ENOENT` no such
-    /// scheduler or persistence engine.
-    ServiceConfig,
-    /// Any other request naming a service: `ESRCH` no such service.
-    Service,
-    /// A destination request: `ESRCH` no such service, `ENOENT` no such
-    /// destination.
-    Destination,
-    /// A sync daemon request: `ESRCH` no such daemon.
-    Daemon,
-    /// An rtnetlink link or address request: `ENODEV` no such link.
-    Link,
-    /// Anything else: by errno alone.
-    Other,
 }

@@ -166,7 +166,7 @@ fn global_requests_are_byte_for_byte_ipvsadms() {
     assert_same("flush", Request::flush());
     assert_same("get_info", Request::get_info());
     assert_same("get_config", Request::get_config());
-    let t = Timeouts {
+    let t = ConnectionTimeouts {
         tcp: 100,
         tcp_fin: 20,
         udp: 30,
@@ -322,7 +322,7 @@ fn kernel_info_and_config_replies_decode() {
     assert_eq!(info.connection_table_size, 4096);
     assert_eq!(
         parse_config(&payload("get_config_reply")).unwrap(),
-        Timeouts {
+        ConnectionTimeouts {
             tcp: 100,
             tcp_fin: 20,
             udp: 30

@@ -1,23 +1,24 @@
 //! The IPVS handle: one generic netlink socket, the family resolved once.
 
+use std::collections::HashSet;
 use std::net::SocketAddr;
-use std::os::fd::AsFd;
-use std::path::Path;
-use std::sync::{Mutex, MutexGuard};
+use std::os::fd::{AsFd, OwnedFd};
+use std::path::{Path, PathBuf};
+use std::sync::MutexGuard;
 use std::time::Duration;
 
 use crate::error::{Error, Result};
-use crate::ipvs::config::{Info, Timeouts};
+use crate::ipvs::config::{ConnectionTimeouts, Info};
 use crate::ipvs::consts::IPVS_GENL_NAME;
 use crate::ipvs::daemon::{SyncDaemon, SyncRole};
 use crate::ipvs::destination::{Destination, DestinationEntry};
+use crate::ipvs::op::Op;
 use crate::ipvs::reply::{
     parse_config, parse_daemon_reply, parse_dest_reply, parse_info, parse_service_reply,
 };
 use crate::ipvs::request::Request;
 use crate::ipvs::service::{Service, ServiceEntry, ServiceId};
-use crate::netlink::{Transport, genl, lock};
-use crate::netns;
+use crate::netlink::{Channel, Namespace, Transport, genl};
 
 const NETLINK_GENERIC: isize = netlink_sys::protocols::NETLINK_GENERIC;
 
@@ -33,106 +34,148 @@ const NETLINK_GENERIC: isize = netlink_sys::protocols::NETLINK_GENERIC;
 /// request until its last reply is read, so one caller never reads another
 /// caller's replies; threads that want parallelism open one handle each.
 ///
-/// Every wait for the kernel is bounded by the handle's timeout (10 s by
-/// default, [`Ipvs::set_timeout`]): a kernel that stays silent longer gives
+/// Every wait for the kernel is bounded by the handle's reply timeout
+/// (10 s by default; [`IpvsBuilder::reply_timeout`],
+/// [`Ipvs::set_reply_timeout`]): a kernel that stays silent longer gives
 /// [`Error::Timeout`], never a hang.
 #[derive(Debug)]
 pub struct Ipvs {
     pub(crate) family: u16,
-    transport: Mutex<Transport>,
+    channel: Channel,
     /// A second socket in the same namespace, for the destination dumps
     /// of [`Ipvs::for_each_service_with_destinations`], which run while the
     /// service dump on the first is still being read.
-    dumper: Mutex<Transport>,
+    dumper: Channel,
 }
 
 /// How many services [`Ipvs::for_each_service_with_destinations`] holds
 /// before fetching their destinations and handing them on.
 const DELIVERY_WINDOW: usize = 64;
 
-/// Opens the handle's two sockets in the calling thread's namespace.
-fn open_pair() -> Result<(Transport, Transport)> {
-    Ok((
-        Transport::open(NETLINK_GENERIC)?,
-        Transport::open(NETLINK_GENERIC)?,
-    ))
+/// Options for opening an [`Ipvs`] handle ([`Ipvs::builder`]).
+///
+/// ```no_run
+/// # fn main() -> lvs::Result<()> {
+/// use std::time::Duration;
+/// let ipvs = lvs::Ipvs::builder()
+///     .netns_path("/run/netns/blue")
+///     .reply_timeout(Duration::from_secs(2))
+///     .open()?;
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Default)]
+#[must_use]
+pub struct IpvsBuilder {
+    namespace: Option<NamespaceSpec>,
+    reply_timeout: Option<Duration>,
+}
+
+#[derive(Debug)]
+enum NamespaceSpec {
+    Path(PathBuf),
+    Fd(OwnedFd),
+}
+
+impl IpvsBuilder {
+    /// Open the handle in the network namespace at `path` (e.g.
+    /// `/run/netns/NAME` or `/proc/PID/ns/net`) instead of the calling
+    /// thread's. The calling thread stays in its own namespace.
+    pub fn netns_path(mut self, path: impl Into<PathBuf>) -> Self {
+        self.namespace = Some(NamespaceSpec::Path(path.into()));
+        self
+    }
+
+    /// Open the handle in the network namespace of an open file
+    /// descriptor (duplicated; the caller keeps its own).
+    pub fn netns_fd(mut self, netns: impl AsFd) -> Result<Self> {
+        self.namespace = Some(NamespaceSpec::Fd(netns.as_fd().try_clone_to_owned()?));
+        Ok(self)
+    }
+
+    /// How long the kernel may stay silent while a reply is awaited (10 s
+    /// by default; at least a microsecond).
+    pub fn reply_timeout(mut self, timeout: Duration) -> Self {
+        self.reply_timeout = Some(timeout);
+        self
+    }
+
+    /// Opens the handle. Fails with [`Error::NotSupported`] when the kernel
+    /// has no IPVS, and with [`Error::PermissionDenied`] without
+    /// `CAP_NET_ADMIN` (or without the right to enter the namespace): it
+    /// asks the kernel for [`Ipvs::info`] before returning, so a handle that
+    /// opened works.
+    pub fn open(self) -> Result<Ipvs> {
+        let namespace = match &self.namespace {
+            None => Namespace::Current,
+            Some(NamespaceSpec::Path(p)) => Namespace::Path(p),
+            Some(NamespaceSpec::Fd(fd)) => Namespace::Fd(fd.as_fd()),
+        };
+        let [channel, dumper] = Channel::open::<2>(NETLINK_GENERIC, namespace)?;
+        if let Some(timeout) = self.reply_timeout {
+            channel.set_reply_timeout(timeout)?;
+            dumper.set_reply_timeout(timeout)?;
+        }
+        let family =
+            genl::resolve(&mut channel.lock(), IPVS_GENL_NAME)?.ok_or(Error::NotSupported)?;
+        let ipvs = Ipvs {
+            family: family.id,
+            channel,
+            dumper,
+        };
+        // Every IPVS request needs CAP_NET_ADMIN; find out now.
+        ipvs.info()?;
+        Ok(ipvs)
+    }
 }
 
 impl Ipvs {
-    /// Opens a handle in the calling thread's network namespace.
-    ///
-    /// Fails with [`Error::NotSupported`] when the kernel has no IPVS, and
-    /// with [`Error::PermissionDenied`] without `CAP_NET_ADMIN`: it asks the
-    /// kernel for [`Ipvs::info`] before returning, so a handle that opened
-    /// works.
+    /// Opens a handle in the calling thread's network namespace (see
+    /// [`IpvsBuilder::open`] for the errors).
     pub fn open() -> Result<Self> {
-        Self::from_transports(open_pair()?)
+        Self::builder().open()
+    }
+
+    /// Options for opening a handle: another namespace, the reply timeout.
+    pub fn builder() -> IpvsBuilder {
+        IpvsBuilder::default()
     }
 
     /// Opens a handle whose socket lives in the network namespace at
     /// `path`, e.g. `/run/netns/NAME` (as made by `ip netns add NAME`) or
     /// `/proc/PID/ns/net`. The calling thread stays in its own namespace:
     /// a short-lived helper thread enters the namespace, creates the
-    /// socket, and ends.
+    /// socket, and ends. Without the right to enter it,
+    /// [`Error::PermissionDenied`].
     pub fn open_in_netns_path(path: impl AsRef<Path>) -> Result<Self> {
-        Self::from_transports(netns::in_netns_path(path.as_ref(), open_pair)?)
+        Self::builder().netns_path(path.as_ref()).open()
     }
 
     /// Like [`Ipvs::open_in_netns_path`], with an open namespace file
     /// descriptor (from `/run/netns/NAME`, `/proc/PID/ns/net`, a pidfd's
     /// namespace, …).
     pub fn open_in_netns_fd(netns: impl AsFd) -> Result<Self> {
-        Self::from_transports(netns::in_netns(netns.as_fd(), open_pair)?)
-    }
-
-    fn from_transports((mut transport, dumper): (Transport, Transport)) -> Result<Self> {
-        let family = genl::resolve(&mut transport, IPVS_GENL_NAME)?.ok_or(Error::NotSupported)?;
-        let ipvs = Ipvs {
-            family: family.id,
-            transport: Mutex::new(transport),
-            dumper: Mutex::new(dumper),
-        };
-        // Every IPVS request needs CAP_NET_ADMIN; find out now.
-        ipvs.info()?;
-        Ok(ipvs)
+        Self::builder().netns_fd(netns)?.open()
     }
 
     /// The time the kernel may stay silent while a reply is awaited.
-    pub fn timeout(&self) -> Duration {
-        self.lock().timeout()
+    pub fn reply_timeout(&self) -> Duration {
+        self.channel.reply_timeout()
     }
 
     /// Sets the time the kernel may stay silent while a reply is awaited
-    /// (at least a microsecond; the socket's `SO_RCVTIMEO`).
-    pub fn set_timeout(&self, timeout: Duration) -> Result<()> {
-        self.lock().set_timeout(timeout)?;
-        lock(&self.dumper).set_timeout(timeout)
+    /// (at least a microsecond; the sockets' `SO_RCVTIMEO`).
+    pub fn set_reply_timeout(&self, timeout: Duration) -> Result<()> {
+        self.channel.set_reply_timeout(timeout)?;
+        self.dumper.set_reply_timeout(timeout)
     }
 
     pub(crate) fn lock(&self) -> MutexGuard<'_, Transport> {
-        lock(&self.transport)
+        self.channel.lock()
     }
 
     /// Sends one request and hands each reply payload to `on_data`.
     fn run(&self, request: &Request, on_data: &mut dyn FnMut(&[u8]) -> Result<()>) -> Result<()> {
-        self.run_locked(self.lock(), request, on_data)
-    }
-
-    /// [`Ipvs::run`] on an already locked main socket.
-    fn run_locked(
-        &self,
-        mut transport: MutexGuard<'_, Transport>,
-        request: &Request,
-        on_data: &mut dyn FnMut(&[u8]) -> Result<()>,
-    ) -> Result<()> {
-        let mut bytes = request.encode(self.family);
-        transport.request(
-            &mut bytes,
-            request.name,
-            self.family,
-            request.target,
-            on_data,
-        )
+        run_on(&mut self.lock(), self.family, request, on_data)
     }
 
     /// Sends a request that is answered by an acknowledgement only.
@@ -153,6 +196,23 @@ impl Ipvs {
         found.ok_or_else(|| Error::Protocol(format!("{}: no reply", request.name)))
     }
 
+    /// Sends one window of a batch (see [`Transport::exchange_window`]).
+    pub(crate) fn exchange_window(
+        &self,
+        datagram: &mut [u8],
+        offsets: &[u32],
+        on_error: &mut dyn FnMut(usize, Error),
+    ) -> Result<()> {
+        self.lock().exchange_window(datagram, offsets, on_error)
+    }
+
+    /// Applies one operation (the one-at-a-time path of [`Op`]; the write
+    /// verbs below wrap it). Its values are checked first
+    /// ([`Op::validate`]); a kernel refusal gets its typed error.
+    pub fn execute(&self, op: &Op) -> Result<()> {
+        self.command(op.request()?)
+    }
+
     /// Version and connection-table size (`IPVS_CMD_GET_INFO`).
     pub fn info(&self) -> Result<Info> {
         self.query(Request::get_info(), parse_info)
@@ -163,7 +223,7 @@ impl Ipvs {
     /// [`Error::AlreadyExists`] if it exists, [`Error::SchedulerUnavailable`]
     /// if its scheduler or persistence engine is not in the kernel.
     pub fn add_service(&self, service: &Service) -> Result<()> {
-        self.command(Request::add_service(service)?)
+        self.execute(&Op::AddService(service.clone()))
     }
 
     /// Changes a service's scheduler, flags, timeout, netmask and
@@ -171,12 +231,12 @@ impl Ipvs {
     /// change. Everything is replaced: a persistence engine left out is
     /// removed.
     pub fn update_service(&self, service: &Service) -> Result<()> {
-        self.command(Request::update_service(service)?)
+        self.execute(&Op::UpdateService(service.clone()))
     }
 
     /// Deletes a service and its destinations (`IPVS_CMD_DEL_SERVICE`).
     pub fn delete_service(&self, id: &ServiceId) -> Result<()> {
-        self.command(Request::delete_service(id)?)
+        self.execute(&Op::DeleteService(*id))
     }
 
     /// Reads one service (`IPVS_CMD_GET_SERVICE`);
@@ -186,7 +246,8 @@ impl Ipvs {
     }
 
     /// Lists every service of the namespace (an `IPVS_CMD_GET_SERVICE`
-    /// dump), in the kernel's order.
+    /// dump), in the kernel's order, each once (see
+    /// [`Ipvs::for_each_service`] for what a dump promises).
     pub fn services(&self) -> Result<Vec<ServiceEntry>> {
         let mut all = Vec::new();
         self.for_each_service(|s| {
@@ -202,9 +263,26 @@ impl Ipvs {
     ///
     /// The handle stays locked while `f` runs: `f` must not use this
     /// handle (the call would deadlock); open another handle if it must.
+    ///
+    /// # What a dump promises
+    ///
+    /// A dump is no snapshot. The kernel reads its service table in rounds
+    /// and resumes each at a position counted over the services of *every*
+    /// network namespace (the table is shared), without ever flagging an
+    /// interrupted dump. So while anyone, in any namespace, adds or deletes
+    /// services, a dump can repeat a service or skip one that nobody
+    /// touched. The crate drops repeats: each service is delivered at most
+    /// once. A skip cannot be detected: a service missing from one dump is
+    /// not proof that it is gone ([`Ipvs::service`] asks for it by id).
+    /// A service that changed during the dump shows one of its states.
     pub fn for_each_service(&self, mut f: impl FnMut(ServiceEntry) -> Result<()>) -> Result<()> {
+        let mut seen = HashSet::new();
         self.run(&Request::dump_services(), &mut |p| {
-            f(parse_service_reply(p)?)
+            let entry = parse_service_reply(p)?;
+            if seen.insert(entry.service.id) {
+                f(entry)?;
+            }
+            Ok(())
         })
     }
 
@@ -217,16 +295,19 @@ impl Ipvs {
     /// [`Ipvs::for_each_service`], `f` must not use this handle.
     ///
     /// Like the kernel's dumps themselves, this is no atomic snapshot: a
-    /// change made meanwhile by someone else may or may not show.
+    /// change made meanwhile by someone else may or may not show, and the
+    /// promises of [`Ipvs::for_each_service`] hold (each service at most
+    /// once; a skipped service is possible under concurrent change).
     pub fn for_each_service_with_destinations(
         &self,
         mut f: impl FnMut(ServiceEntry, Vec<DestinationEntry>) -> Result<()>,
     ) -> Result<()> {
         // Lock order: the main socket, then the dump socket.
-        let main = self.lock();
-        let mut dumper = lock(&self.dumper);
+        let mut main = self.lock();
+        let mut dumper = self.dumper.lock();
         let window = DELIVERY_WINDOW;
         let mut pending: Vec<ServiceEntry> = Vec::with_capacity(window);
+        let mut seen = HashSet::new();
         let family = self.family;
         let mut deliver = |pending: &mut Vec<ServiceEntry>| -> Result<()> {
             let dests = fetch_destinations(&mut dumper, family, pending)?;
@@ -235,8 +316,12 @@ impl Ipvs {
             }
             Ok(())
         };
-        self.run_locked(main, &Request::dump_services(), &mut |p| {
-            pending.push(parse_service_reply(p)?);
+        run_on(&mut main, family, &Request::dump_services(), &mut |p| {
+            let entry = parse_service_reply(p)?;
+            if !seen.insert(entry.service.id) {
+                return Ok(());
+            }
+            pending.push(entry);
             if pending.len() >= window {
                 deliver(&mut pending)?;
             }
@@ -258,18 +343,18 @@ impl Ipvs {
 
     /// Adds a destination to a service (`IPVS_CMD_NEW_DEST`).
     pub fn add_destination(&self, service: &ServiceId, destination: &Destination) -> Result<()> {
-        self.command(Request::add_destination(service, destination)?)
+        self.execute(&Op::AddDestination(*service, *destination))
     }
 
     /// Replaces a destination's settings (`IPVS_CMD_SET_DEST`): forwarding,
     /// weight, thresholds and tunnel settings.
     pub fn update_destination(&self, service: &ServiceId, destination: &Destination) -> Result<()> {
-        self.command(Request::update_destination(service, destination)?)
+        self.execute(&Op::UpdateDestination(*service, *destination))
     }
 
     /// Deletes the destination at `addr` from a service (`IPVS_CMD_DEL_DEST`).
     pub fn delete_destination(&self, service: &ServiceId, addr: SocketAddr) -> Result<()> {
-        self.command(Request::delete_destination(service, addr)?)
+        self.execute(&Op::DeleteDestination(*service, addr))
     }
 
     /// Lists the destinations of a service (an `IPVS_CMD_GET_DEST` dump),
@@ -301,18 +386,19 @@ impl Ipvs {
         self.command(Request::zero(Some(id))?)
     }
 
-    /// Reads the connection timeouts (`IPVS_CMD_GET_CONFIG`).
-    pub fn timeouts(&self) -> Result<Timeouts> {
+    /// Reads the kernel's connection timeouts (`IPVS_CMD_GET_CONFIG`).
+    pub fn connection_timeouts(&self) -> Result<ConnectionTimeouts> {
         self.query(Request::get_config(), parse_config)
     }
 
-    /// Sets the connection timeouts (`IPVS_CMD_SET_CONFIG`); a 0 keeps that
-    /// timeout as it is.
-    pub fn set_timeouts(&self, timeouts: &Timeouts) -> Result<()> {
+    /// Sets the kernel's connection timeouts (`IPVS_CMD_SET_CONFIG`); a 0
+    /// keeps that timeout as it is.
+    pub fn set_connection_timeouts(&self, timeouts: &ConnectionTimeouts) -> Result<()> {
         self.command(Request::set_config(timeouts)?)
     }
 
-    /// Starts a connection sync daemon (`IPVS_CMD_NEW_DAEMON`).
+    /// Starts a connection sync daemon (`IPVS_CMD_NEW_DAEMON`);
+    /// [`Error::LinkNotFound`] if its interface does not exist.
     pub fn start_daemon(&self, daemon: &SyncDaemon) -> Result<()> {
         self.command(Request::start_daemon(daemon)?)
     }
@@ -334,6 +420,20 @@ impl Ipvs {
     }
 }
 
+/// Sends one IPVS request on `transport` and hands each reply payload to
+/// `on_data`; a kernel error gets the request's meaning.
+fn run_on(
+    transport: &mut Transport,
+    family: u16,
+    request: &Request,
+    on_data: &mut dyn FnMut(&[u8]) -> Result<()>,
+) -> Result<()> {
+    let mut bytes = request.encode(family);
+    transport
+        .request(&mut bytes, request.name, family, on_data)
+        .map_err(|e| request.error(e))
+}
+
 /// The destinations of one service, by a `GET_DEST` dump on `transport`.
 fn dump_destinations(
     transport: &mut Transport,
@@ -341,10 +441,9 @@ fn dump_destinations(
     service: &ServiceId,
 ) -> Result<Vec<DestinationEntry>> {
     let request = Request::dump_destinations(service)?;
-    let mut bytes = request.encode(family);
     let af = service.family();
     let mut dests = Vec::new();
-    transport.request(&mut bytes, request.name, family, request.target, &mut |p| {
+    run_on(transport, family, &request, &mut |p| {
         dests.push(parse_dest_reply(p, af)?);
         Ok(())
     })?;

@@ -44,8 +44,8 @@
 //! attribute this version does not know ([`RawAttribute`]) beside it. Ports
 //! are host order everywhere in the API. Values the kernel may send that
 //! this version does not name (a new scheduler, tunnel type, flag bit) are
-//! kept ([`Scheduler::Other`], [`TunnelType::Other`], unknown flag bits),
-//! never a parse failure.
+//! kept ([`Scheduler::Other`], [`TunnelType::Other`], unknown flag bits,
+//! [`RawAttribute`]), never a parse failure.
 //!
 //! Requests are validated before they are sent where the kernel would
 //! reject a value obscurely or silently change it ([`Error::Invalid`] names
@@ -55,13 +55,35 @@
 //!
 //! # Many rules at once
 //!
-//! Writes can go up to 256 per datagram, each failure reported against its
-//! operation ([`BatchReport`]): queue them in a [`Batch`] and send it with
-//! [`Ipvs::apply_batch`], or stream them with [`Ipvs::batch_writer`],
+//! A write is a value, an [`Op`], and the same value goes three ways: one
+//! at a time ([`Ipvs::execute`], which the verbs such as
+//! [`Ipvs::add_service`] wrap), queued in a [`Batch`] and sent with
+//! [`Ipvs::apply_batch`], or streamed through [`Ipvs::batch_writer`],
 //! which sends each full window at once and so holds at most one window.
-//! [`Ipvs::for_each_service_with_destinations`] reads the whole table in
-//! one pass, in bounded memory; [`Ipvs::apply`] makes the table match a
-//! desired rule set ([`VirtualServer`]) with the fewest changes.
+//! Batched writes go up to 256 per datagram, and each refusal comes back
+//! as a [`Failure`]: its index, the [`Op`] itself and its typed error.
+//!
+//! ```no_run
+//! use lvs::{Batch, Destination, Ipvs, Op, Service, ServiceId};
+//! # fn main() -> lvs::Result<()> {
+//! let ipvs = Ipvs::open()?;
+//! let vip = ServiceId::tcp("10.96.0.10:80".parse().unwrap());
+//! let mut batch = Batch::new();
+//! batch.push(Op::AddService(Service::new(vip)))?;
+//! batch.push(Op::AddDestination(vip, Destination::new("10.244.1.5:80".parse().unwrap())))?;
+//! for failure in ipvs.apply_batch(&batch)?.failures() {
+//!     eprintln!("{failure}");
+//! }
+//! # Ok(()) }
+//! ```
+//!
+//! Reading and writing speak the same nouns:
+//! [`Ipvs::virtual_servers`] reads the table as the [`VirtualServer`]s that
+//! [`Ipvs::apply`] takes, and `apply` makes the table match a desired rule
+//! set with the fewest changes (optionally draining leaving destinations as
+//! kube-proxy does). [`Ipvs::for_each_service_with_destinations`] reads the
+//! whole table in one pass, in bounded memory. A dump is no snapshot: see
+//! [`Ipvs::for_each_service`] for what it promises.
 //!
 //! # Handles, threads and namespaces
 //!
@@ -70,8 +92,19 @@
 //! no IPVS and with [`Error::PermissionDenied`] without `CAP_NET_ADMIN`. It
 //! is `Send + Sync`; requests from several threads are serialised, and each
 //! caller only ever reads the replies to its own request. Every wait is
-//! bounded by a timeout. A handle can be opened in another network
-//! namespace by path or file descriptor without moving the calling thread.
+//! bounded by the reply timeout ([`IpvsBuilder::reply_timeout`]). A handle
+//! can be opened in another network namespace by path or file descriptor
+//! ([`Ipvs::builder`]) without moving the calling thread.
+//!
+//! # Values
+//!
+//! Each kernel value has one spelling: `Scheduler::from("rr")` is
+//! [`Scheduler::RoundRobin`], `Protocol::from(6)` is [`Protocol::Tcp`],
+//! and the `Other` variants hold an [`Unnamed`] value that only these
+//! conversions make, so what is written reads back equal. `Display` and
+//! `FromStr` round-trip for [`ServiceId`], [`Protocol`], [`Scheduler`],
+//! [`Forwarding`] and [`TunnelType`]. With the `serde` feature, the model
+//! types serialize (a desired state kept in a file).
 //!
 //! # Kernel versions
 //!
@@ -91,29 +124,31 @@ mod handle;
 mod ipvs;
 mod link;
 mod netlink;
-mod netns;
 
 pub use apply::{ApplyOptions, ApplyReport, VirtualServer};
-pub use batch::{Batch, BatchReport, BatchWriter, Op};
+pub use batch::{Batch, BatchReport, BatchWriter, Failure};
 pub use error::{Error, KernelError, Result};
-pub use handle::Ipvs;
-pub use ipvs::RawAttribute;
-pub use ipvs::config::{Info, Timeouts, Version};
+pub use handle::{Ipvs, IpvsBuilder};
+pub use ipvs::config::{ConnectionTimeouts, Info, Version};
 pub use ipvs::daemon::{SyncDaemon, SyncRole};
 pub use ipvs::destination::{
     Destination, DestinationEntry, Forwarding, MAX_WEIGHT, Tunnel, TunnelFlags, TunnelType,
 };
+pub use ipvs::op::Op;
 pub use ipvs::scheduler::Scheduler;
 pub use ipvs::service::{
     AddressFamily, MAX_PERSISTENCE_TIMEOUT, Netmask, Protocol, Service, ServiceEntry, ServiceFlags,
     ServiceId,
 };
 pub use ipvs::stats::Stats;
+pub use ipvs::{RawAttribute, Unnamed};
 pub use link::{Address, Link, Links};
 
-#[cfg(any(test, feature = "internals"))]
+#[cfg(any(test, feature = "__internals"))]
 #[doc(hidden)]
 pub mod internals;
 
 #[cfg(test)]
 mod golden;
+#[cfg(test)]
+mod test_rng;

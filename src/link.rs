@@ -11,7 +11,6 @@ use std::collections::HashSet;
 use std::net::IpAddr;
 use std::os::fd::AsFd;
 use std::path::Path;
-use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use netlink_packet_core::{
@@ -24,9 +23,8 @@ use netlink_packet_route::link::{
     InfoKind, LinkAttribute, LinkExtentMask, LinkFlags, LinkHeader, LinkInfo, LinkMessage,
 };
 
-use crate::error::{Error, Result, Target};
-use crate::netlink::{Transport, build_message, lock};
-use crate::netns;
+use crate::error::{Error, Result};
+use crate::netlink::{Channel, Namespace, build_message};
 
 const NETLINK_ROUTE: isize = netlink_sys::protocols::NETLINK_ROUTE;
 
@@ -69,8 +67,8 @@ const DUMMY: &str = "dummy";
 ///
 /// `Links` is `Send` and `Sync`. Requests are serialised by a mutex held
 /// from sending a request until its last reply is read. Every wait for the
-/// kernel is bounded by the handle's timeout (10 s by default,
-/// [`Links::set_timeout`]).
+/// kernel is bounded by the handle's reply timeout (10 s by default,
+/// [`Links::set_reply_timeout`]).
 ///
 /// Link names are checked before anything is sent, as the kernel checks
 /// them (`dev_valid_name`): 1 to 15 bytes, not `.` or `..`, without `/`,
@@ -78,7 +76,7 @@ const DUMMY: &str = "dummy";
 /// [`Error::Invalid`] with the field `"link.name"`.
 #[derive(Debug)]
 pub struct Links {
-    transport: Mutex<Transport>,
+    channel: Channel,
 }
 
 /// A network interface.
@@ -122,7 +120,7 @@ pub struct Address {
 impl Links {
     /// Opens a handle in the calling thread's network namespace.
     pub fn open() -> Result<Self> {
-        Ok(Self::from_transport(Transport::open(NETLINK_ROUTE)?))
+        Self::open_in(Namespace::Current)
     }
 
     /// Opens a handle whose socket lives in the network namespace at
@@ -130,36 +128,29 @@ impl Links {
     /// thread stays in its own namespace: a short-lived helper thread
     /// enters the namespace, creates the socket, and ends.
     pub fn open_in_netns_path(path: impl AsRef<Path>) -> Result<Self> {
-        let transport = netns::in_netns_path(path.as_ref(), || Transport::open(NETLINK_ROUTE))?;
-        Ok(Self::from_transport(transport))
+        Self::open_in(Namespace::Path(path.as_ref()))
     }
 
     /// Like [`Links::open_in_netns_path`], with an open namespace file
     /// descriptor.
     pub fn open_in_netns_fd(netns: impl AsFd) -> Result<Self> {
-        let transport = netns::in_netns(netns.as_fd(), || Transport::open(NETLINK_ROUTE))?;
-        Ok(Self::from_transport(transport))
+        Self::open_in(Namespace::Fd(netns.as_fd()))
     }
 
-    fn from_transport(transport: Transport) -> Self {
-        Links {
-            transport: Mutex::new(transport),
-        }
+    fn open_in(namespace: Namespace<'_>) -> Result<Self> {
+        let [channel] = Channel::open::<1>(NETLINK_ROUTE, namespace)?;
+        Ok(Links { channel })
     }
 
     /// The time the kernel may stay silent while a reply is awaited.
-    pub fn timeout(&self) -> Duration {
-        self.lock().timeout()
+    pub fn reply_timeout(&self) -> Duration {
+        self.channel.reply_timeout()
     }
 
     /// Sets the time the kernel may stay silent while a reply is awaited
     /// (at least a microsecond; the socket's `SO_RCVTIMEO`).
-    pub fn set_timeout(&self, timeout: Duration) -> Result<()> {
-        self.lock().set_timeout(timeout)
-    }
-
-    fn lock(&self) -> MutexGuard<'_, Transport> {
-        lock(&self.transport)
+    pub fn set_reply_timeout(&self, timeout: Duration) -> Result<()> {
+        self.channel.set_reply_timeout(timeout)
     }
 
     /// Sends one request and hands the payload of each reply, which must
@@ -171,8 +162,10 @@ impl Links {
         expect: u16,
         on_data: &mut dyn FnMut(&[u8]) -> Result<()>,
     ) -> Result<()> {
-        self.lock()
-            .request(&mut request, name, expect, Target::Link, on_data)
+        self.channel
+            .lock()
+            .request(&mut request, name, expect, on_data)
+            .map_err(link_error)
     }
 
     /// Sends a request answered by an acknowledgement only.
@@ -355,6 +348,16 @@ impl Links {
 }
 
 /// `link` if it is of kind `wanted`, else [`Error::WrongLinkKind`].
+/// What a kernel error means for a link or address request: `ENODEV` is
+/// no such link; the rest by errno.
+fn link_error(e: Error) -> Error {
+    match e {
+        Error::Kernel(k) if k.errno == libc::ENODEV => Error::LinkNotFound(k),
+        Error::Kernel(k) => Error::by_errno(k),
+        other => other,
+    }
+}
+
 fn of_kind(link: Link, wanted: &'static str) -> Result<Link> {
     if link.kind.as_deref() == Some(wanted) {
         return Ok(link);

@@ -99,45 +99,49 @@ fn apply_adds_then_is_idle_then_changes_only_the_difference() {
 
 #[test]
 #[ignore = "needs a kernel with IPVS: run scripts/test (UML guest)"]
-fn graceful_removal_drains_then_deletes() {
+fn graceful_removal_deletes_idle_and_connectionless_destinations_at_once() {
+    // kube-proxy's rule without connections (the draining of a destination
+    // that holds connections is tested with real traffic in
+    // kernel_traffic.rs): a leaving destination with no active and no
+    // inactive connection is deleted at once, and so is every leaving
+    // destination of a UDP service.
     let ns = TestNetns::new();
     let ipvs = ns.ipvs();
     let options = ApplyOptions::new().graceful(true);
-    let id = ServiceId::tcp(sa("10.96.0.10:8080"));
-    ipvs.apply(
-        &[vs("10.96.0.10:8080", &["10.244.1.5:80", "10.244.2.7:80"])],
-        &options,
+    let tcp = vs("10.96.0.10:8080", &["10.244.1.5:80", "10.244.2.7:80"]);
+    let mut udp = VirtualServer::new(Service::new(ServiceId::udp(sa("10.96.0.11:53"))));
+    udp.destinations = tcp.destinations.clone();
+    ipvs.apply(&[tcp.clone(), udp.clone()], &options).unwrap();
+    let (tcp_id, udp_id) = (tcp.service.id, udp.service.id);
+    let leaving = sa("10.244.2.7:80");
+    let mut tcp_less = tcp.clone();
+    tcp_less.destinations.retain(|d| d.addr != leaving);
+    let mut udp_less = udp.clone();
+    udp_less.destinations.retain(|d| d.addr != leaving);
+    let r = ipvs
+        .apply(&[tcp_less.clone(), udp_less.clone()], &options)
+        .unwrap();
+    assert_eq!(
+        r.removed_destinations,
+        vec![(tcp_id, leaving), (udp_id, leaving)]
+    );
+    assert!(r.draining_destinations.is_empty() && r.updated_destinations.is_empty());
+    for id in [tcp_id, udp_id] {
+        assert_eq!(ipvs.destinations(&id).unwrap().len(), 1);
+    }
+    // A destination someone already set to weight 0 and that is desired
+    // again is restored to its desired settings.
+    ipvs.update_destination(
+        &tcp_id,
+        &Destination::new(sa("10.244.1.5:80")).with_weight(0),
     )
     .unwrap();
-    // 10.244.2.7 leaves: first set to weight 0 ...
-    let desired = [vs("10.96.0.10:8080", &["10.244.1.5:80"])];
-    let r = ipvs.apply(&desired, &options).unwrap();
-    assert_eq!(r.draining_destinations, vec![(id, sa("10.244.2.7:80"))]);
-    assert_eq!(r.updated_destinations, vec![(id, sa("10.244.2.7:80"))]);
-    assert!(r.removed_destinations.is_empty());
-    let d = ipvs.destinations(&id).unwrap();
-    let leaving = d
-        .iter()
-        .find(|e| e.destination.addr == sa("10.244.2.7:80"))
-        .unwrap();
-    assert_eq!(leaving.destination.weight, 0);
-    // ... and deleted by the next apply, as it has no connections.
-    let r = ipvs.apply(&desired, &options).unwrap();
-    assert_eq!(r.removed_destinations, vec![(id, sa("10.244.2.7:80"))]);
-    assert!(r.draining_destinations.is_empty());
-    assert_eq!(ipvs.destinations(&id).unwrap().len(), 1);
-    // A pod that comes back while draining gets its weight back.
-    let both = [vs("10.96.0.10:8080", &["10.244.1.5:80", "10.244.2.7:80"])];
-    ipvs.apply(&both, &options).unwrap();
-    ipvs.apply(&desired, &options).unwrap(); // draining again
-    let r = ipvs.apply(&both, &options).unwrap();
-    assert_eq!(r.updated_destinations, vec![(id, sa("10.244.2.7:80"))]);
-    assert!(
-        ipvs.destinations(&id)
-            .unwrap()
-            .iter()
-            .all(|e| e.destination.weight == 1)
-    );
+    let r = ipvs.apply(&[tcp_less, udp_less], &options).unwrap();
+    assert_eq!(r.updated_destinations, vec![(tcp_id, sa("10.244.1.5:80"))]);
+    assert_eq!(ipvs.destinations(&tcp_id).unwrap()[0].destination.weight, 1);
+    // Without graceful removal, the same is true with no weight-0 step.
+    let r = ipvs.apply(&[tcp, udp], &ApplyOptions::new()).unwrap();
+    assert_eq!(r.added_destinations.len(), 2);
 }
 
 #[test]
@@ -181,10 +185,13 @@ fn bad_desired_sets_change_nothing_and_kernel_refusals_are_reported() {
     let r = ipvs.apply(&desired, &options).unwrap();
     assert_eq!(r.failures.len(), 1);
     assert_eq!(
-        r.failures[0].0,
-        Op::AddDestination(ServiceId::tcp(sa("10.96.0.1:80")), sa("224.0.0.1:80"))
+        r.failures[0].op,
+        Op::AddDestination(
+            ServiceId::tcp(sa("10.96.0.1:80")),
+            Destination::new(sa("224.0.0.1:80"))
+        )
     );
-    assert!(matches!(r.failures[0].1, Error::InvalidArgument(_)));
+    assert!(matches!(r.failures[0].error, Error::InvalidArgument(_)));
     assert_eq!(
         ipvs.destinations(&ServiceId::tcp(sa("10.96.0.1:80")))
             .unwrap()

@@ -26,18 +26,18 @@ fn a_batch_of_one() {
     let ns = TestNetns::new();
     let ipvs = ns.ipvs();
     let mut batch = Batch::new();
-    batch.add_service(&Service::new(svc_id(1))).unwrap();
+    batch.push(Op::AddService(Service::new(svc_id(1)))).unwrap();
     let report = ipvs.apply_batch(&batch).unwrap();
     assert!(report.is_ok());
     assert_eq!(report.succeeded(), 1);
     assert_eq!(ipvs.services().unwrap().len(), 1);
     // The same batch again fails, reported against its one operation.
     let report = ipvs.apply_batch(&batch).unwrap();
-    let failures: Vec<_> = report.failures().collect();
+    let failures = report.failures();
     assert_eq!(failures.len(), 1);
-    assert_eq!(failures[0].0, 0);
-    assert_eq!(failures[0].1, &Op::AddService(svc_id(1)));
-    assert!(matches!(failures[0].2, Error::AlreadyExists(k) if k.request == "NEW_SERVICE"));
+    assert_eq!(failures[0].index, 0);
+    assert_eq!(failures[0].op, Op::AddService(Service::new(svc_id(1))));
+    assert!(matches!(&failures[0].error, Error::AlreadyExists(k) if k.request == "NEW_SERVICE"));
     // An empty batch does nothing.
     assert!(ipvs.apply_batch(&Batch::new()).unwrap().is_ok());
 }
@@ -51,36 +51,49 @@ fn failures_are_reported_against_their_operations_and_the_rest_applies() {
     let b = ServiceId::udp(sa("[2001:db8::1]:53"));
     let missing = ServiceId::tcp(sa("10.0.0.9:80"));
     let mut batch = Batch::new();
-    batch.add_service(&Service::new(a)).unwrap(); // 0 ok
-    batch.add_service(&Service::new(a)).unwrap(); // 1 EEXIST
+    batch.push(Op::AddService(Service::new(a))).unwrap(); // 0 ok
+    batch.push(Op::AddService(Service::new(a))).unwrap(); // 1 EEXIST
     batch
-        .add_destination(&missing, &Destination::new(sa("10.0.1.1:80")))
+        .push(Op::AddDestination(
+            missing,
+            Destination::new(sa("10.0.1.1:80")),
+        ))
         .unwrap(); // 2 ESRCH
     batch
-        .add_service(&Service::new(b).with_scheduler(Scheduler::from("nosuch")))
+        .push(Op::AddService(
+            Service::new(b).with_scheduler(Scheduler::from("nosuch")),
+        ))
         .unwrap(); // 3 ENOENT
-    batch.add_service(&Service::new(b)).unwrap(); // 4 ok
+    batch.push(Op::AddService(Service::new(b))).unwrap(); // 4 ok
     batch
-        .add_destination(&a, &Destination::new(sa("10.0.1.1:80")))
+        .push(Op::AddDestination(a, Destination::new(sa("10.0.1.1:80"))))
         .unwrap(); // 5 ok
-    batch.delete_destination(&a, sa("10.0.1.2:80")).unwrap(); // 6 ENOENT
     batch
-        .add_destination(&a, &Destination::new(sa("224.0.0.1:80")))
+        .push(Op::DeleteDestination(a, sa("10.0.1.2:80")))
+        .unwrap(); // 6 ENOENT
+    batch
+        .push(Op::AddDestination(a, Destination::new(sa("224.0.0.1:80"))))
         .unwrap(); // 7 EINVAL
     batch
-        .update_destination(&a, &Destination::new(sa("10.0.1.1:80")).with_weight(7))
+        .push(Op::UpdateDestination(
+            a,
+            Destination::new(sa("10.0.1.1:80")).with_weight(7),
+        ))
         .unwrap(); // 8 ok
-    batch.delete_service(&missing).unwrap(); // 9 ESRCH
+    batch.push(Op::DeleteService(missing)).unwrap(); // 9 ESRCH
     batch
-        .add_destination(&b, &Destination::new(sa("[2001:db8::2]:53")))
+        .push(Op::AddDestination(
+            b,
+            Destination::new(sa("[2001:db8::2]:53")),
+        ))
         .unwrap(); // 10 ok, last
     // Refused at queueing time, so not in the batch:
     assert!(
         batch
-            .add_destination(
-                &a,
-                &Destination::new(sa("10.0.1.3:80")).with_thresholds(1, 2)
-            )
+            .push(Op::AddDestination(
+                a,
+                Destination::new(sa("10.0.1.3:80")).with_thresholds(1, 2)
+            ))
             .is_err()
     );
     assert_eq!(batch.len(), 11);
@@ -88,7 +101,11 @@ fn failures_are_reported_against_their_operations_and_the_rest_applies() {
     let report = ipvs.apply_batch(&batch).unwrap();
     let failed: Vec<(usize, String)> = report
         .failures()
-        .map(|(i, _, e)| (i, format!("{e:?}").split('(').next().unwrap().to_string()))
+        .iter()
+        .map(|f| {
+            let kind = format!("{:?}", f.error);
+            (f.index, kind.split('(').next().unwrap().to_string())
+        })
         .collect();
     assert_eq!(
         failed,
@@ -111,12 +128,16 @@ fn failures_are_reported_against_their_operations_and_the_rest_applies() {
 
     // A failing last operation still ends its window (its error is the ack).
     let mut tail = Batch::new();
-    tail.add_service(&Service::new(ServiceId::fwmark(5)))
+    tail.push(Op::AddService(Service::new(ServiceId::fwmark(5))))
         .unwrap();
-    tail.add_service(&Service::new(a)).unwrap();
+    tail.push(Op::AddService(Service::new(a))).unwrap();
     let report = ipvs.apply_batch(&tail).unwrap();
     assert_eq!(
-        report.failures().map(|(i, _, _)| i).collect::<Vec<_>>(),
+        report
+            .failures()
+            .iter()
+            .map(|f| f.index)
+            .collect::<Vec<_>>(),
         vec![1]
     );
 }
@@ -130,15 +151,19 @@ fn a_hundred_thousand_operations_succeeding_and_failing() {
     let mut batch = Batch::new();
     for i in 0..20_000 {
         batch
-            .add_service(&Service::new(svc_id(i)).with_scheduler(Scheduler::RoundRobin))
+            .push(Op::AddService(
+                Service::new(svc_id(i)).with_scheduler(Scheduler::RoundRobin),
+            ))
             .unwrap();
         for j in 0..4 {
-            batch.add_destination(&svc_id(i), &dest(i, j)).unwrap();
+            batch
+                .push(Op::AddDestination(svc_id(i), dest(i, j)))
+                .unwrap();
         }
     }
     assert_eq!(batch.len(), 100_000);
     let report = ipvs.apply_batch(&batch).unwrap();
-    assert!(report.is_ok(), "{:?}", report.failures().next());
+    assert!(report.is_ok(), "{:?}", report.failures().first());
     let mut seen = HashSet::new();
     ipvs.for_each_service(|e| {
         seen.insert(e.service.id);
@@ -153,11 +178,17 @@ fn a_hundred_thousand_operations_succeeding_and_failing() {
     let report = ipvs.apply_batch(&batch).unwrap();
     assert_eq!(report.succeeded(), 0);
     let mut n = 0;
-    for (i, op, e) in report.failures() {
+    for Failure {
+        index: i,
+        op,
+        error: e,
+        ..
+    } in report.failures()
+    {
         let (k, r) = ((i / 5) as u32, (i % 5) as u32);
         let expected = match r {
-            0 => Op::AddService(svc_id(k)),
-            _ => Op::AddDestination(svc_id(k), dest(k, r - 1).addr),
+            0 => Op::AddService(Service::new(svc_id(k)).with_scheduler(Scheduler::RoundRobin)),
+            _ => Op::AddDestination(svc_id(k), dest(k, r - 1)),
         };
         assert_eq!(op, &expected);
         assert!(matches!(e, Error::AlreadyExists(_)), "{i}: {e:?}");
@@ -168,7 +199,7 @@ fn a_hundred_thousand_operations_succeeding_and_failing() {
     // Delete them all in one batch.
     let mut delete = Batch::new();
     for i in 0..20_000 {
-        delete.delete_service(&svc_id(i)).unwrap();
+        delete.push(Op::DeleteService(svc_id(i))).unwrap();
     }
     assert!(ipvs.apply_batch(&delete).unwrap().is_ok());
     assert!(ipvs.services().unwrap().is_empty());
@@ -185,10 +216,10 @@ fn one_pass_read_of_services_with_destinations() {
     let count = |i: u32| if i % 500 == 7 { 300 } else { i % 5 };
     let mut batch = Batch::new();
     for i in 0..3_000 {
-        batch.add_service(&Service::new(svc_id(i))).unwrap();
+        batch.push(Op::AddService(Service::new(svc_id(i)))).unwrap();
         for j in 0..count(i) {
             batch
-                .add_destination(&svc_id(i), &dest(i * 100, j))
+                .push(Op::AddDestination(svc_id(i), dest(i * 100, j)))
                 .unwrap();
         }
     }
@@ -244,13 +275,17 @@ fn a_writer_sends_window_by_window_and_reports_like_a_batch() {
     // 600 services, each added twice: every second add fails.
     let mut writer = ipvs.batch_writer();
     for i in 0..600 {
-        writer.add_service(&Service::new(svc_id(i))).unwrap();
-        writer.add_service(&Service::new(svc_id(i))).unwrap();
+        writer
+            .push(Op::AddService(Service::new(svc_id(i))))
+            .unwrap();
+        writer
+            .push(Op::AddService(Service::new(svc_id(i))))
+            .unwrap();
     }
     // A bad value is refused and not queued.
     let bad = Destination::new(sa("10.0.1.3:80")).with_thresholds(1, 2);
     assert!(matches!(
-        writer.add_destination(&svc_id(0), &bad),
+        writer.push(Op::AddDestination(svc_id(0), bad)),
         Err(Error::Invalid { .. })
     ));
     assert_eq!(writer.len(), 1200);
@@ -261,9 +296,15 @@ fn a_writer_sends_window_by_window_and_reports_like_a_batch() {
     assert_eq!(report.len(), 1200);
     assert_eq!(report.succeeded(), 600);
     let mut n = 0;
-    for (i, op, e) in report.failures() {
+    for Failure {
+        index: i,
+        op,
+        error: e,
+        ..
+    } in report.failures()
+    {
         assert_eq!(i % 2, 1);
-        assert_eq!(op, &Op::AddService(svc_id(i as u32 / 2)));
+        assert_eq!(op, &Op::AddService(Service::new(svc_id(*i as u32 / 2))));
         assert!(
             matches!(e, Error::AlreadyExists(k) if k.request == "NEW_SERVICE"),
             "{e:?}"
@@ -280,9 +321,12 @@ fn a_writer_sends_window_by_window_and_reports_like_a_batch() {
     // A writer dropped without `finish` still sends what it holds.
     {
         let mut writer = ipvs.batch_writer();
-        writer.delete_service(&svc_id(0)).unwrap();
+        writer.push(Op::DeleteService(svc_id(0))).unwrap();
         writer
-            .add_destination(&svc_id(1), &Destination::new(sa("10.0.1.1:80")))
+            .push(Op::AddDestination(
+                svc_id(1),
+                Destination::new(sa("10.0.1.1:80")),
+            ))
             .unwrap();
     }
     assert_eq!(ipvs.services().unwrap().len(), 599);

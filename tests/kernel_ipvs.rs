@@ -303,10 +303,7 @@ fn kernel_errors_map_to_typed_errors() {
     );
     // Converts into io::Error with the errno's kind, keeping the source.
     let io: std::io::Error = ipvs.service(&missing).unwrap_err().into();
-    assert_eq!(
-        io.kind(),
-        std::io::Error::from_raw_os_error(libc::ESRCH).kind()
-    );
+    assert_eq!(io.kind(), std::io::ErrorKind::NotFound);
     assert!(io.get_ref().unwrap().downcast_ref::<Error>().is_some());
     // Nothing half-applied: the failed requests left the table as it was.
     let all = ipvs.services().unwrap();
@@ -379,36 +376,36 @@ fn timeouts_set_and_read_back_zero_keeps() {
     let ns = TestNetns::new();
     let ipvs = ns.ipvs();
     assert_eq!(
-        ipvs.timeouts().unwrap(),
-        Timeouts {
+        ipvs.connection_timeouts().unwrap(),
+        ConnectionTimeouts {
             tcp: 900,
             tcp_fin: 120,
             udp: 300
         }
     );
-    ipvs.set_timeouts(&Timeouts {
+    ipvs.set_connection_timeouts(&ConnectionTimeouts {
         tcp: 100,
         tcp_fin: 20,
         udp: 30,
     })
     .unwrap();
     assert_eq!(
-        ipvs.timeouts().unwrap(),
-        Timeouts {
+        ipvs.connection_timeouts().unwrap(),
+        ConnectionTimeouts {
             tcp: 100,
             tcp_fin: 20,
             udp: 30
         }
     );
-    ipvs.set_timeouts(&Timeouts {
+    ipvs.set_connection_timeouts(&ConnectionTimeouts {
         tcp: 0,
         tcp_fin: 50,
         udp: 0,
     })
     .unwrap();
     assert_eq!(
-        ipvs.timeouts().unwrap(),
-        Timeouts {
+        ipvs.connection_timeouts().unwrap(),
+        ConnectionTimeouts {
             tcp: 100,
             tcp_fin: 50,
             udp: 30
@@ -416,7 +413,7 @@ fn timeouts_set_and_read_back_zero_keeps() {
     );
     // Above INT_MAX / HZ the kernel refuses.
     let e = ipvs
-        .set_timeouts(&Timeouts {
+        .set_connection_timeouts(&ConnectionTimeouts {
             tcp: i32::MAX as u32,
             tcp_fin: 0,
             udp: 0,
@@ -424,7 +421,7 @@ fn timeouts_set_and_read_back_zero_keeps() {
         .unwrap_err();
     assert!(matches!(e, Error::InvalidArgument(_)), "{e:?}");
     let e = ipvs
-        .set_timeouts(&Timeouts {
+        .set_connection_timeouts(&ConnectionTimeouts {
             tcp: u32::MAX,
             tcp_fin: 0,
             udp: 0,
@@ -434,14 +431,17 @@ fn timeouts_set_and_read_back_zero_keeps() {
         matches!(
             e,
             Error::Invalid {
-                field: "timeouts.tcp",
+                field: "connection_timeouts.tcp",
                 ..
             }
         ),
         "{e:?}"
     );
     // Other namespaces keep their own.
-    assert_eq!(TestNetns::new().ipvs().timeouts().unwrap().tcp, 900);
+    assert_eq!(
+        TestNetns::new().ipvs().connection_timeouts().unwrap().tcp,
+        900
+    );
 }
 
 #[test]

@@ -175,7 +175,7 @@ fn loaded_with_ipvsadm_restore_reads_back_field_for_field() {
 fn ipvsadm_agrees_on_timeouts_and_info() {
     let ns = TestNetns::new();
     let ipvs = ns.ipvs();
-    ipvs.set_timeouts(&Timeouts {
+    ipvs.set_connection_timeouts(&ConnectionTimeouts {
         tcp: 100,
         tcp_fin: 20,
         udp: 30,
@@ -187,8 +187,8 @@ fn ipvsadm_agrees_on_timeouts_and_info() {
     );
     ns.exec("ipvsadm", &["--set", "0", "40", "0"]);
     assert_eq!(
-        ipvs.timeouts().unwrap(),
-        Timeouts {
+        ipvs.connection_timeouts().unwrap(),
+        ConnectionTimeouts {
             tcp: 100,
             tcp_fin: 40,
             udp: 30

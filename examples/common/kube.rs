@@ -225,7 +225,7 @@ fn describe_destination(id: &ServiceId, addr: &SocketAddr, desired: &[VirtualSer
                 Forwarding::DirectRouting => "Route",
                 Forwarding::Tunnel(_) => "Tunnel",
                 Forwarding::Local => "Local",
-                Forwarding::Other(_) => "?",
+                _ => "?",
             };
             format!("{addr} ({method}, weight {})", d.weight)
         }
@@ -271,8 +271,8 @@ struct Outcome {
 
 impl Outcome {
     fn refused(&mut self, report: &ApplyReport) {
-        for (op, e) in &report.failures {
-            self.failures.push(format!("{op:?}: {e}"));
+        for f in &report.failures {
+            self.failures.push(format!("{}: {}", f.op, f.error));
         }
     }
 }

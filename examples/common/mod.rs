@@ -135,7 +135,7 @@ pub fn service_text(s: &Service) -> String {
                 Protocol::Tcp => "TCP".to_string(),
                 Protocol::Udp => "UDP".to_string(),
                 Protocol::Sctp => "SCTP".to_string(),
-                Protocol::Other(p) => format!("{p}"),
+                other => u16::from(other).to_string(),
             };
             format!("{proto:<4} {} {}", addr(&a), s.scheduler)
         }
@@ -181,7 +181,7 @@ pub fn service_text(s: &Service) -> String {
         let _ = write!(line, " ({})", sched_flags.join(","));
     }
     if s.flags.contains(ServiceFlags::PERSISTENT) {
-        let _ = write!(line, " persistent {}", s.timeout);
+        let _ = write!(line, " persistent {}", s.persistence_timeout);
         match s.netmask {
             Netmask::Ipv4(m) if m != std::net::Ipv4Addr::BROADCAST => {
                 let _ = write!(line, " mask {m}");
@@ -228,7 +228,7 @@ pub fn table(ipvs: &Ipvs) -> lvs::Result<String> {
                 Forwarding::Local => "Local",
                 Forwarding::Tunnel(_) => "Tunnel",
                 Forwarding::DirectRouting => "Route",
-                Forwarding::Other(_) => "?",
+                _ => "?",
             };
             let _ = writeln!(
                 out,
@@ -347,7 +347,7 @@ fn protocol_key(p: Protocol) -> u16 {
         Protocol::Tcp => 6,
         Protocol::Udp => 17,
         Protocol::Sctp => 132,
-        Protocol::Other(n) => n,
+        other => u16::from(other),
     }
 }
 

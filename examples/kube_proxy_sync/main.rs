@@ -144,8 +144,8 @@ fn main() {
         report.draining_destinations.len(),
         report.failures.len(),
     );
-    for (op, e) in &report.failures {
-        eprintln!("failed: {op:?}: {e}");
+    for f in &report.failures {
+        eprintln!("failed: {}: {}", f.op, f.error);
     }
     if report.changes() == 0 && added == 0 && removed == 0 {
         println!("no changes");

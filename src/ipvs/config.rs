@@ -4,8 +4,9 @@ use std::fmt;
 
 /// Connection timeouts in seconds (`IPVS_CMD_ATTR_TIMEOUT_TCP`,
 /// `_TCP_FIN`, `_UDP`). When setting, 0 keeps the current value.
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub struct Timeouts {
+pub struct ConnectionTimeouts {
     /// Established TCP connections (kernel default 900).
     pub tcp: u32,
     /// TCP connections after FIN (kernel default 120).

@@ -8,6 +8,7 @@ use crate::netlink::attr::{AttrWriter, walk};
 
 /// Which side of connection synchronisation a daemon runs
 /// (`IPVS_DAEMON_ATTR_STATE`). One of each can run per namespace.
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum SyncRole {
     /// Sends the connection table (`IP_VS_STATE_MASTER`).
@@ -31,6 +32,7 @@ impl SyncRole {
 
 /// A sync daemon's settings. `None` leaves a setting to the kernel's
 /// default; reading a daemon back gives every setting the kernel reports.
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct SyncDaemon {
     /// Master or backup.
@@ -39,7 +41,11 @@ pub struct SyncDaemon {
     pub interface: String,
     /// The sync id (`IPVS_DAEMON_ATTR_SYNC_ID`), 0 to 255.
     pub sync_id: u32,
-    /// Largest sync message (`IPVS_DAEMON_ATTR_SYNC_MAXLEN`, Linux 4.3).
+    /// Largest sync message (`IPVS_DAEMON_ATTR_SYNC_MAXLEN`, Linux 4.3):
+    /// 1 (1024 for a backup) to 65,507 with an IPv4 group or 65,487 with an
+    /// IPv6 one (65,535 less the IP and UDP headers). Other values would be
+    /// silently clamped by the kernel, so they are refused; `None` takes the
+    /// kernel's default (the interface MTU's payload).
     pub max_len: Option<u16>,
     /// Multicast group (`IPVS_DAEMON_ATTR_MCAST_GROUP` / `_GROUP6`; default 224.0.0.81).
     pub group: Option<IpAddr>,
@@ -88,6 +94,27 @@ impl SyncDaemon {
                 "daemon.group",
                 format!("{group} is not multicast"),
             ));
+        }
+        if let Some(max_len) = self.max_len {
+            let headers = match self.group {
+                Some(IpAddr::V6(_)) => 40 + 8,
+                _ => 20 + 8,
+            };
+            let highest = u16::MAX - headers;
+            let lowest = match self.role {
+                SyncRole::Master => 1,
+                SyncRole::Backup => 1024,
+            };
+            if !(lowest..=highest).contains(&max_len) {
+                return Err(Error::invalid(
+                    "daemon.max_len",
+                    format!(
+                        "{max_len} is outside {lowest}..={highest}, which the kernel keeps \
+                         for a {:?} (it would silently change it)",
+                        self.role
+                    ),
+                ));
+            }
         }
         if self.ttl == Some(0) {
             return Err(Error::invalid("daemon.ttl", "must be 1 to 255"));

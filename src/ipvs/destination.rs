@@ -1,19 +1,28 @@
 //! Destinations (real servers) of a virtual service.
 
+use std::fmt;
 use std::net::SocketAddr;
+use std::str::FromStr;
 
 use bitflags::bitflags;
 
-use super::RawAttribute;
 use super::consts::*;
 use super::service::{AddressFamily, addr_bytes, parse_addr};
 use super::stats::Stats;
+use super::{RawAttribute, Unnamed};
 use crate::error::{Error, Result};
 use crate::netlink::attr::{AttrWriter, walk};
 
 /// The tunnel encapsulation of a tunnelling destination
-/// (`IPVS_DEST_ATTR_TUN_TYPE`, Linux 5.2).
+/// (`IPVS_DEST_ATTR_TUN_TYPE`, Linux 5.2). `TunnelType::from(number)`
+/// normalises; [`TunnelType::Other`] only holds numbers without a variant.
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(into = "String", try_from = "String")
+)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
 pub enum TunnelType {
     /// IP-in-IP (`IP_VS_CONN_F_TUNNEL_TYPE_IPIP`), the default.
     #[default]
@@ -23,7 +32,7 @@ pub enum TunnelType {
     /// GRE (`_GRE`, Linux 5.3).
     Gre,
     /// A type this version does not know, as the kernel reported it.
-    Other(u8),
+    Other(Unnamed<u8>),
 }
 
 impl TunnelType {
@@ -32,7 +41,7 @@ impl TunnelType {
             TunnelType::Ipip => IP_VS_CONN_F_TUNNEL_TYPE_IPIP,
             TunnelType::Gue => IP_VS_CONN_F_TUNNEL_TYPE_GUE,
             TunnelType::Gre => IP_VS_CONN_F_TUNNEL_TYPE_GRE,
-            TunnelType::Other(v) => v,
+            TunnelType::Other(v) => v.0,
         }
     }
 
@@ -41,8 +50,50 @@ impl TunnelType {
             IP_VS_CONN_F_TUNNEL_TYPE_IPIP => TunnelType::Ipip,
             IP_VS_CONN_F_TUNNEL_TYPE_GUE => TunnelType::Gue,
             IP_VS_CONN_F_TUNNEL_TYPE_GRE => TunnelType::Gre,
-            other => TunnelType::Other(other),
+            other => TunnelType::Other(Unnamed(other)),
         }
+    }
+
+    /// ipvsadm's name (`ipip`, `gue`, `gre`), or `type-N`.
+    fn name(self) -> String {
+        match self {
+            TunnelType::Ipip => "ipip".into(),
+            TunnelType::Gue => "gue".into(),
+            TunnelType::Gre => "gre".into(),
+            TunnelType::Other(v) => format!("type-{v}"),
+        }
+    }
+}
+
+raw_form!(TunnelType, u8);
+
+impl fmt::Display for TunnelType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.name())
+    }
+}
+
+string_form!(TunnelType);
+
+impl FromStr for TunnelType {
+    type Err = Error;
+    /// `ipip`, `gue`, `gre` (ipvsadm's `--tun-type` words, any case) or
+    /// `type-N`.
+    fn from_str(s: &str) -> Result<Self> {
+        for t in [TunnelType::Ipip, TunnelType::Gue, TunnelType::Gre] {
+            if s.eq_ignore_ascii_case(&t.name()) {
+                return Ok(t);
+            }
+        }
+        s.strip_prefix("type-")
+            .and_then(|n| n.parse::<u8>().ok())
+            .map(TunnelType::from)
+            .ok_or_else(|| {
+                Error::invalid(
+                    "destination.tunnel.kind",
+                    format!("{s:?} is not ipip, gue, gre or type-N"),
+                )
+            })
     }
 }
 
@@ -50,6 +101,7 @@ bitflags! {
     /// Tunnel encapsulation flags (`IPVS_DEST_ATTR_TUN_FLAGS`, Linux 5.3).
     /// No flag is `IP_VS_TUNNEL_ENCAP_FLAG_NOCSUM`.
     #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+    #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
     pub struct TunnelFlags: u16 {
         /// `IP_VS_TUNNEL_ENCAP_FLAG_CSUM`: checksum the outer header (GUE, GRE).
         const CSUM = IP_VS_TUNNEL_ENCAP_FLAG_CSUM;
@@ -60,6 +112,7 @@ bitflags! {
 }
 
 /// Tunnel settings of a tunnelling destination.
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct Tunnel {
     /// The encapsulation.
@@ -92,6 +145,7 @@ impl Tunnel {
         }
     }
     /// Sets the flags.
+    #[must_use]
     pub fn with_flags(mut self, flags: TunnelFlags) -> Self {
         self.flags = flags;
         self
@@ -99,7 +153,30 @@ impl Tunnel {
 }
 
 /// How packets reach a destination (`IPVS_DEST_ATTR_FWD_METHOD`).
+///
+/// The kernel keeps 3 bits of the method. `Forwarding::try_from(number)`
+/// normalises (2 is a tunnel, IP-in-IP by default) and refuses numbers
+/// above 7; [`Forwarding::Other`] only holds 4 to 7.
+///
+/// Display and `FromStr` use ipvsadm's listing words — `Masq`, `Local`,
+/// `Route`, `Tunnel` — and for a tunnel with settings
+/// `Tunnel(gue port 6080 csum remcsum)`; `method-N` for others.
+///
+/// ```
+/// use lvs::{Forwarding, Tunnel, TunnelFlags};
+/// assert_eq!(Forwarding::try_from(3).unwrap(), Forwarding::DirectRouting);
+/// let gue = Forwarding::Tunnel(Tunnel::gue(6080).with_flags(TunnelFlags::CSUM));
+/// assert_eq!(gue.to_string(), "Tunnel(gue port 6080 csum)");
+/// assert_eq!(gue.to_string().parse::<Forwarding>().unwrap(), gue);
+/// assert_eq!("Masq".parse::<Forwarding>().unwrap(), Forwarding::Masquerade);
+/// ```
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(into = "String", try_from = "String")
+)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Forwarding {
     /// NAT (`IP_VS_CONN_F_MASQ`; ipvsadm `-m`).
     Masquerade,
@@ -109,8 +186,8 @@ pub enum Forwarding {
     Tunnel(Tunnel),
     /// Direct routing (`IP_VS_CONN_F_DROUTE`; ipvsadm `-g`).
     DirectRouting,
-    /// Another method number (0 to 7; the kernel keeps only those bits).
-    Other(u32),
+    /// Another method number, 4 to 7 (made by `Forwarding::try_from`).
+    Other(Unnamed<u32>),
 }
 
 impl Forwarding {
@@ -120,7 +197,18 @@ impl Forwarding {
             Forwarding::Local => IP_VS_CONN_F_LOCALNODE,
             Forwarding::Tunnel(_) => IP_VS_CONN_F_TUNNEL,
             Forwarding::DirectRouting => IP_VS_CONN_F_DROUTE,
-            Forwarding::Other(v) => v,
+            Forwarding::Other(v) => v.0,
+        }
+    }
+
+    /// The method of a kernel value (its 3 low bits) and tunnel settings.
+    fn from_raw(raw: u32, tunnel: Tunnel) -> Self {
+        match raw & IP_VS_CONN_F_FWD_MASK {
+            IP_VS_CONN_F_MASQ => Forwarding::Masquerade,
+            IP_VS_CONN_F_LOCALNODE => Forwarding::Local,
+            IP_VS_CONN_F_DROUTE => Forwarding::DirectRouting,
+            IP_VS_CONN_F_TUNNEL => Forwarding::Tunnel(tunnel),
+            other => Forwarding::Other(Unnamed(other)),
         }
     }
 
@@ -129,6 +217,109 @@ impl Forwarding {
             Forwarding::Tunnel(t) => *t,
             _ => Tunnel::default(),
         }
+    }
+}
+
+impl TryFrom<u32> for Forwarding {
+    type Error = Error;
+    /// A method number, 0 to 7 (a tunnel gets IP-in-IP settings).
+    fn try_from(raw: u32) -> Result<Self> {
+        if raw > IP_VS_CONN_F_FWD_MASK {
+            return Err(Error::invalid(
+                "destination.forwarding",
+                format!("method {raw} does not fit the kernel's 3 bits"),
+            ));
+        }
+        Ok(Forwarding::from_raw(raw, Tunnel::default()))
+    }
+}
+
+impl From<Forwarding> for u32 {
+    fn from(f: Forwarding) -> u32 {
+        f.to_raw()
+    }
+}
+
+impl fmt::Display for Forwarding {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Forwarding::Masquerade => f.write_str("Masq"),
+            Forwarding::Local => f.write_str("Local"),
+            Forwarding::DirectRouting => f.write_str("Route"),
+            Forwarding::Tunnel(t) if *t == Tunnel::default() => f.write_str("Tunnel"),
+            Forwarding::Tunnel(t) => {
+                write!(f, "Tunnel({}", t.kind)?;
+                if t.port != 0 {
+                    write!(f, " port {}", t.port)?;
+                }
+                if t.flags.contains(TunnelFlags::CSUM) {
+                    f.write_str(" csum")?;
+                }
+                if t.flags.contains(TunnelFlags::REMCSUM) {
+                    f.write_str(" remcsum")?;
+                }
+                let other = t.flags - TunnelFlags::CSUM - TunnelFlags::REMCSUM;
+                if !other.is_empty() {
+                    write!(f, " flags {:#x}", other.bits())?;
+                }
+                f.write_str(")")
+            }
+            Forwarding::Other(v) => write!(f, "method-{v}"),
+        }
+    }
+}
+
+string_form!(Forwarding);
+
+impl FromStr for Forwarding {
+    type Err = Error;
+    /// What Display writes (any case), plus ipvsadm's option words
+    /// `masquerading`, `gatewaying`, `ipip`.
+    fn from_str(s: &str) -> Result<Self> {
+        let bad = || {
+            Error::invalid(
+                "destination.forwarding",
+                format!("{s:?} is not Masq, Local, Route, Tunnel[(...)] or method-N"),
+            )
+        };
+        let lower = s.trim().to_ascii_lowercase();
+        match lower.as_str() {
+            "masq" | "masquerading" => return Ok(Forwarding::Masquerade),
+            "local" => return Ok(Forwarding::Local),
+            "route" | "gatewaying" | "droute" => return Ok(Forwarding::DirectRouting),
+            "tunnel" | "ipip" => return Ok(Forwarding::Tunnel(Tunnel::default())),
+            _ => {}
+        }
+        if let Some(n) = lower.strip_prefix("method-") {
+            return Forwarding::try_from(n.parse::<u32>().map_err(|_| bad())?);
+        }
+        let inner = lower
+            .strip_prefix("tunnel(")
+            .and_then(|r| r.strip_suffix(')'))
+            .ok_or_else(bad)?;
+        let mut words = inner.split_whitespace();
+        let mut tunnel = Tunnel {
+            kind: words.next().ok_or_else(bad)?.parse()?,
+            ..Tunnel::default()
+        };
+        while let Some(word) = words.next() {
+            match word {
+                "port" => {
+                    tunnel.port = words.next().and_then(|p| p.parse().ok()).ok_or_else(bad)?
+                }
+                "csum" => tunnel.flags |= TunnelFlags::CSUM,
+                "remcsum" => tunnel.flags |= TunnelFlags::REMCSUM,
+                "flags" => {
+                    let raw = words
+                        .next()
+                        .and_then(|v| u16::from_str_radix(v.trim_start_matches("0x"), 16).ok())
+                        .ok_or_else(bad)?;
+                    tunnel.flags |= TunnelFlags::from_bits_retain(raw);
+                }
+                _ => return Err(bad()),
+            }
+        }
+        Ok(Forwarding::Tunnel(tunnel))
     }
 }
 
@@ -141,6 +332,7 @@ impl Forwarding {
 ///     .with_weight(1);
 /// assert_eq!(d.weight, 1);
 /// ```
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Destination {
     /// Address and port (`IPVS_DEST_ATTR_ADDR`, `_PORT`); its family is
@@ -175,18 +367,21 @@ impl Destination {
     }
 
     /// Sets the forwarding method.
+    #[must_use]
     pub fn with_forwarding(mut self, forwarding: Forwarding) -> Self {
         self.forwarding = forwarding;
         self
     }
 
     /// Sets the weight.
+    #[must_use]
     pub fn with_weight(mut self, weight: u32) -> Self {
         self.weight = weight;
         self
     }
 
     /// Sets the upper and lower connection thresholds.
+    #[must_use]
     pub fn with_thresholds(mut self, upper: u32, lower: u32) -> Self {
         self.upper_threshold = upper;
         self.lower_threshold = lower;
@@ -225,18 +420,7 @@ impl Destination {
                 ),
             ));
         }
-        if let Forwarding::Other(v) = self.forwarding
-            && v > IP_VS_CONN_F_FWD_MASK
-        {
-            return Err(Error::invalid(
-                "destination.forwarding",
-                format!("method {v} does not fit the kernel's 3 bits"),
-            ));
-        }
-        let tunnel = matches!(
-            self.forwarding,
-            Forwarding::Tunnel(_) | Forwarding::Other(IP_VS_CONN_F_TUNNEL)
-        );
+        let tunnel = matches!(self.forwarding, Forwarding::Tunnel(_));
         if self.family() != service_family && !tunnel {
             return Err(Error::invalid(
                 "destination.addr",
@@ -301,6 +485,7 @@ impl Destination {
 
 /// A destination as the kernel reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct DestinationEntry {
     /// The settings; equal to what was written.
@@ -355,8 +540,8 @@ impl DestinationEntry {
                 IPVS_DEST_ATTR_TUN_TYPE => tun_type = nla.u8("destination.tun_type")?,
                 IPVS_DEST_ATTR_TUN_PORT => tun_port = nla.be16("destination.tun_port")?,
                 IPVS_DEST_ATTR_TUN_FLAGS => tun_flags = nla.u16("destination.tun_flags")?,
-                kind => unknown.push(RawAttribute {
-                    kind,
+                _ => unknown.push(RawAttribute {
+                    raw_kind: nla.raw_kind,
                     value: nla.value.to_vec(),
                 }),
             }
@@ -367,17 +552,14 @@ impl DestinationEntry {
                 "destination without address, port or forwarding method".into(),
             ));
         };
-        let forwarding = match fwd & IP_VS_CONN_F_FWD_MASK {
-            IP_VS_CONN_F_MASQ => Forwarding::Masquerade,
-            IP_VS_CONN_F_LOCALNODE => Forwarding::Local,
-            IP_VS_CONN_F_DROUTE => Forwarding::DirectRouting,
-            IP_VS_CONN_F_TUNNEL => Forwarding::Tunnel(Tunnel {
+        let forwarding = Forwarding::from_raw(
+            fwd,
+            Tunnel {
                 kind: TunnelType::from_raw(tun_type),
                 port: tun_port,
                 flags: TunnelFlags::from_bits_retain(tun_flags),
-            }),
-            other => Forwarding::Other(other),
-        };
+            },
+        );
         let stats = Stats::from_nests(stats64, stats32)?;
         Ok(DestinationEntry {
             destination: Destination {

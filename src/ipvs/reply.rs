@@ -1,7 +1,7 @@
 //! Parsing the payloads of IPVS replies (generic netlink header plus
 //! top-level attributes).
 
-use super::config::{Info, Timeouts, Version};
+use super::config::{ConnectionTimeouts, Info, Version};
 use super::consts::*;
 use super::daemon::SyncDaemon;
 use super::decode;
@@ -61,9 +61,9 @@ pub(crate) fn parse_info(payload: &[u8]) -> Result<Info> {
 }
 
 /// The `GET_CONFIG` reply.
-pub(crate) fn parse_config(payload: &[u8]) -> Result<Timeouts> {
+pub(crate) fn parse_config(payload: &[u8]) -> Result<ConnectionTimeouts> {
     let (_, attrs) = decode(payload)?;
-    let mut t = Timeouts::default();
+    let mut t = ConnectionTimeouts::default();
     for nla in attrs {
         let nla = nla?;
         match nla.kind {

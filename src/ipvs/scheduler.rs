@@ -3,6 +3,7 @@
 use std::fmt;
 use std::str::FromStr;
 
+use super::Unnamed;
 use super::consts::IP_VS_SCHEDNAME_MAXLEN;
 use crate::error::{Error, Result};
 
@@ -11,7 +12,24 @@ use crate::error::{Error, Result};
 ///
 /// Every in-tree scheduler has a variant; any other name (an out-of-tree
 /// module, one added to a newer kernel) is kept as [`Scheduler::Other`].
-/// `Scheduler::from("rr")` and `"rr".parse()` map names to variants.
+/// `Scheduler::from("rr")` and `"rr".parse()` map names to variants, and
+/// they are the only way to make an `Other`: it never holds a name that has
+/// a variant, so `Scheduler::from("rr") == Scheduler::RoundRobin` and a
+/// scheduler read back from the kernel compares equal to the one written.
+///
+/// ```
+/// use lvs::Scheduler;
+/// assert_eq!(Scheduler::from("rr"), Scheduler::RoundRobin);
+/// assert_eq!("wlc".parse::<Scheduler>().unwrap(), Scheduler::default());
+/// let custom = Scheduler::from("my_sched");
+/// assert_eq!(custom.name(), "my_sched");
+/// assert_eq!(custom.to_string().parse::<Scheduler>().unwrap(), custom);
+/// ```
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(into = "String", from = "String")
+)]
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
 #[non_exhaustive]
 pub enum Scheduler {
@@ -48,8 +66,8 @@ pub enum Scheduler {
     TwoRandomChoices,
     /// `none`: no scheduler; only persistent templates route connections.
     None,
-    /// Any other scheduler name.
-    Other(String),
+    /// Any other scheduler name (made by `Scheduler::from`).
+    Other(Unnamed<String>),
 }
 
 const NAMES: &[(Scheduler, &str)] = &[
@@ -93,7 +111,7 @@ impl Scheduler {
     /// The kernel's name for it (`"rr"`, `"wlc"`, …).
     pub fn name(&self) -> &str {
         match self {
-            Scheduler::Other(name) => name,
+            Scheduler::Other(name) => &name.0,
             known => NAMES
                 .iter()
                 .find(|(s, _)| s == known)
@@ -127,16 +145,28 @@ impl Scheduler {
 
 impl From<&str> for Scheduler {
     fn from(name: &str) -> Self {
-        NAMES
-            .iter()
-            .find(|(_, n)| *n == name)
-            .map_or_else(|| Scheduler::Other(name.to_owned()), |(s, _)| s.clone())
+        NAMES.iter().find(|(_, n)| *n == name).map_or_else(
+            || Scheduler::Other(Unnamed(name.to_owned())),
+            |(s, _)| s.clone(),
+        )
     }
 }
 
 impl From<String> for Scheduler {
     fn from(name: String) -> Self {
-        Scheduler::from(name.as_str())
+        match NAMES.iter().find(|(_, n)| *n == name) {
+            Some((s, _)) => s.clone(),
+            None => Scheduler::Other(Unnamed(name)),
+        }
+    }
+}
+
+impl From<Scheduler> for String {
+    fn from(s: Scheduler) -> String {
+        match s {
+            Scheduler::Other(name) => name.0,
+            known => known.name().to_owned(),
+        }
     }
 }
 
@@ -163,8 +193,12 @@ mod tests {
             assert_eq!(Scheduler::from(s.name()), s);
             assert!(s.validate().is_ok());
         }
-        assert_eq!(Scheduler::from("fancy"), Scheduler::Other("fancy".into()));
-        assert_eq!(Scheduler::Other("fancy".into()).name(), "fancy");
+        let fancy = Scheduler::from("fancy");
+        assert_eq!(fancy, Scheduler::Other(Unnamed("fancy".into())));
+        assert_eq!(fancy.name(), "fancy");
+        assert_eq!(Scheduler::from(String::from("rr")), Scheduler::RoundRobin);
+        assert_eq!(String::from(Scheduler::RoundRobin), "rr");
+        assert_eq!(String::from(fancy), "fancy");
     }
 
     #[test]

@@ -2,17 +2,19 @@
 
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::str::FromStr;
 
 use bitflags::bitflags;
 
-use super::RawAttribute;
 use super::consts::*;
 use super::scheduler::Scheduler;
 use super::stats::Stats;
+use super::{RawAttribute, Unnamed};
 use crate::error::{Error, Result};
 use crate::netlink::attr::{AttrWriter, walk};
 
 /// An address family of IPVS: IPv4 or IPv6.
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum AddressFamily {
     /// `AF_INET`.
@@ -47,7 +49,26 @@ impl AddressFamily {
 }
 
 /// A transport protocol of a virtual service (`IPVS_SVC_ATTR_PROTOCOL`).
+///
+/// `Protocol::from(number)` normalises: `Protocol::from(6)` is
+/// [`Protocol::Tcp`], and [`Protocol::Other`] only ever holds a number
+/// without a variant. Display and `FromStr` use ipvsadm's spellings
+/// (`TCP`, `UDP`, `SCTP`; any case when parsing) and `proto-N` for others.
+///
+/// ```
+/// use lvs::Protocol;
+/// assert_eq!(Protocol::from(6), Protocol::Tcp);
+/// assert_eq!("udp".parse::<Protocol>().unwrap(), Protocol::Udp);
+/// assert_eq!(u16::from(Protocol::from(50)), 50);
+/// assert_eq!(Protocol::from(50).to_string(), "proto-50");
+/// ```
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(into = "String", try_from = "String")
+)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
 pub enum Protocol {
     /// TCP (`IPPROTO_TCP`).
     Tcp,
@@ -55,8 +76,9 @@ pub enum Protocol {
     Udp,
     /// SCTP (`IPPROTO_SCTP`, Linux 2.6.34).
     Sctp,
-    /// Any other IP protocol number; the kernel accepts any over netlink.
-    Other(u16),
+    /// Any other IP protocol number (made by `Protocol::from`); the kernel
+    /// stores any number sent over netlink.
+    Other(Unnamed<u16>),
 }
 
 impl Protocol {
@@ -65,7 +87,7 @@ impl Protocol {
             Protocol::Tcp => libc::IPPROTO_TCP as u16,
             Protocol::Udp => libc::IPPROTO_UDP as u16,
             Protocol::Sctp => libc::IPPROTO_SCTP as u16,
-            Protocol::Other(p) => p,
+            Protocol::Other(p) => p.0,
         }
     }
 
@@ -74,10 +96,12 @@ impl Protocol {
             libc::IPPROTO_TCP => Protocol::Tcp,
             libc::IPPROTO_UDP => Protocol::Udp,
             libc::IPPROTO_SCTP => Protocol::Sctp,
-            _ => Protocol::Other(raw),
+            _ => Protocol::Other(Unnamed(raw)),
         }
     }
 }
+
+raw_form!(Protocol, u16);
 
 impl fmt::Display for Protocol {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -90,8 +114,34 @@ impl fmt::Display for Protocol {
     }
 }
 
+string_form!(Protocol);
+
+impl FromStr for Protocol {
+    type Err = Error;
+    /// `TCP`, `UDP`, `SCTP` (any case), or `proto-N` / a bare number.
+    fn from_str(s: &str) -> Result<Self> {
+        if s.eq_ignore_ascii_case("tcp") {
+            return Ok(Protocol::Tcp);
+        }
+        if s.eq_ignore_ascii_case("udp") {
+            return Ok(Protocol::Udp);
+        }
+        if s.eq_ignore_ascii_case("sctp") {
+            return Ok(Protocol::Sctp);
+        }
+        let number = s.strip_prefix("proto-").unwrap_or(s);
+        number.parse::<u16>().map(Protocol::from).map_err(|_| {
+            Error::invalid(
+                "protocol",
+                format!("{s:?} is not TCP, UDP, SCTP or proto-NUMBER"),
+            )
+        })
+    }
+}
+
 /// What identifies a virtual service to the kernel: a protocol with an
 /// address and port, or a firewall mark of an address family.
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum ServiceId {
     /// A service on `addr` (address and port; port 0 is "any port") for
@@ -199,6 +249,48 @@ impl fmt::Display for ServiceId {
     }
 }
 
+impl FromStr for ServiceId {
+    type Err = Error;
+    /// What [`Display`](fmt::Display) writes: `TCP 10.0.0.1:80`,
+    /// `UDP [2001:db8::1]:53`, `SCTP …`, `proto-N …`, `FWM 7`,
+    /// `FWM 7 IPv6`. Words are separated by any whitespace; protocol
+    /// names and `FWM`/`IPv6` are matched in any case.
+    ///
+    /// ```
+    /// use lvs::ServiceId;
+    /// let id: ServiceId = "TCP 10.96.0.10:8080".parse().unwrap();
+    /// assert_eq!(id, ServiceId::tcp("10.96.0.10:8080".parse().unwrap()));
+    /// assert_eq!("FWM 7 IPv6".parse::<ServiceId>().unwrap(), ServiceId::fwmark_v6(7));
+    /// assert_eq!(id.to_string().parse::<ServiceId>().unwrap(), id);
+    /// ```
+    fn from_str(s: &str) -> Result<Self> {
+        let bad = |why: &str| Error::invalid("service.id", format!("{s:?}: {why}"));
+        let words: Vec<&str> = s.split_whitespace().collect();
+        match words.as_slice() {
+            [fwm, mark, rest @ ..] if fwm.eq_ignore_ascii_case("fwm") => {
+                let mark: u32 = mark
+                    .parse()
+                    .map_err(|_| bad("the firewall mark is not a number"))?;
+                let family = match rest {
+                    [] => AddressFamily::Ipv4,
+                    [v6] if v6.eq_ignore_ascii_case("ipv6") => AddressFamily::Ipv6,
+                    _ => return Err(bad("expected `FWM MARK` or `FWM MARK IPv6`")),
+                };
+                Ok(ServiceId::Fwmark { mark, family })
+            }
+            [protocol, addr] => Ok(ServiceId::Inet {
+                protocol: protocol.parse()?,
+                addr: addr
+                    .parse()
+                    .map_err(|_| bad("not an ADDRESS:PORT ([ADDRESS]:PORT for IPv6)"))?,
+            }),
+            _ => Err(bad(
+                "expected `PROTOCOL ADDRESS:PORT`, `FWM MARK` or `FWM MARK IPv6`",
+            )),
+        }
+    }
+}
+
 /// An address as the kernel's 16-byte `union nf_inet_addr` (IPv4 in the
 /// first 4 bytes), as ipvsadm sends it.
 pub(crate) fn addr_bytes(ip: &IpAddr) -> [u8; 16] {
@@ -237,11 +329,13 @@ pub(crate) fn parse_addr(
 bitflags! {
     /// Service flags (`IPVS_SVC_ATTR_FLAGS`, `IP_VS_SVC_F_*`).
     ///
-    /// The kernel's internal `IP_VS_SVC_F_HASHED` is never part of this
-    /// value: it is dropped when a service is read, so a service read back
-    /// compares equal to the one written. Bits this version does not name
-    /// are kept.
+    /// The kernel's internal `IP_VS_SVC_F_HASHED` (0x2) is never part of a
+    /// service read back: the kernel sets it on every service in its table,
+    /// and it is dropped when a service is read. Writing it is refused
+    /// ([`Service::validate`]), since the kernel would silently drop it.
+    /// Bits this version does not name are kept.
     #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+    #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
     pub struct ServiceFlags: u32 {
         /// `IP_VS_SVC_F_PERSISTENT`: persistent service (session affinity).
         const PERSISTENT = IP_VS_SVC_F_PERSISTENT;
@@ -264,12 +358,13 @@ bitflags! {
         /// `mh` scheduler: hash the source port too
         /// (`IP_VS_SVC_F_SCHED_MH_PORT` = SCHED2).
         const MH_PORT = IP_VS_SVC_F_SCHED2;
-        const _ = !IP_VS_SVC_F_HASHED;
+        const _ = !0;
     }
 }
 
 /// The persistence granularity of a service (`IPVS_SVC_ATTR_NETMASK`):
 /// clients whose addresses agree under it share a persistent destination.
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Netmask {
     /// An IPv4 mask, e.g. `255.255.255.0` (sent as the mask's bytes).
@@ -318,7 +413,7 @@ impl Netmask {
     }
 
     fn from_bytes(value: &[u8], family: AddressFamily) -> Result<Self> {
-        let raw = <[u8; 4]>::try_from(value.get(..4).unwrap_or(&[]))
+        let raw = <[u8; 4]>::try_from(value)
             .map_err(|_| Error::Decode(format!("service netmask of {} bytes", value.len())))?;
         Ok(match family {
             AddressFamily::Ipv4 => Netmask::Ipv4(Ipv4Addr::from(raw)),
@@ -337,9 +432,14 @@ impl Netmask {
 /// let svc = Service::new(ServiceId::tcp("10.96.0.10:8080".parse().unwrap()))
 ///     .with_scheduler(Scheduler::RoundRobin)
 ///     .with_persistence(10800);
-/// assert_eq!(svc.timeout, 10800);
+/// assert_eq!(svc.persistence_timeout, 10800);
 /// ```
+///
+/// Every `with_*` method sets its field (replacing what was there) and
+/// returns the service; [`Service::with_persistence`] sets the
+/// persistence timeout and adds the `PERSISTENT` flag.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Service {
     /// What identifies the service.
     pub id: ServiceId,
@@ -347,9 +447,12 @@ pub struct Service {
     pub scheduler: Scheduler,
     /// Its flags (`IPVS_SVC_ATTR_FLAGS`), persistence among them.
     pub flags: ServiceFlags,
-    /// Persistence timeout in seconds (`IPVS_SVC_ATTR_TIMEOUT`); the kernel
-    /// keeps it even while the service is not persistent.
-    pub timeout: u32,
+    /// Persistence timeout in seconds (`IPVS_SVC_ATTR_TIMEOUT`): how long a
+    /// client stays with its destination after its last connection, while
+    /// the service is persistent. The kernel keeps it even while the
+    /// service is not persistent. (Not the connection timeouts, which are
+    /// [`ConnectionTimeouts`](crate::ConnectionTimeouts).)
+    pub persistence_timeout: u32,
     /// Persistence granularity (`IPVS_SVC_ATTR_NETMASK`).
     pub netmask: Netmask,
     /// Persistence engine, e.g. `"sip"` (`IPVS_SVC_ATTR_PE_NAME`).
@@ -368,39 +471,46 @@ impl Service {
             id,
             scheduler: Scheduler::default(),
             flags: ServiceFlags::empty(),
-            timeout: 0,
+            persistence_timeout: 0,
             netmask: Netmask::host(id.family()),
             persistence_engine: None,
         }
     }
 
     /// Sets the scheduler.
+    #[must_use]
     pub fn with_scheduler(mut self, scheduler: Scheduler) -> Self {
         self.scheduler = scheduler;
         self
     }
 
     /// Makes the service persistent for `timeout` seconds (ClientIP session
-    /// affinity; ipvsadm `-p`).
+    /// affinity; ipvsadm `-p`): sets the persistence timeout and adds
+    /// [`ServiceFlags::PERSISTENT`] to the flags.
+    #[must_use]
     pub fn with_persistence(mut self, timeout: u32) -> Self {
         self.flags |= ServiceFlags::PERSISTENT;
-        self.timeout = timeout;
+        self.persistence_timeout = timeout;
         self
     }
 
-    /// Adds flags.
+    /// Sets the flags, replacing every flag set before (persistence
+    /// included: call [`Service::with_persistence`] after this one).
+    #[must_use]
     pub fn with_flags(mut self, flags: ServiceFlags) -> Self {
-        self.flags |= flags;
+        self.flags = flags;
         self
     }
 
     /// Sets the persistence netmask.
+    #[must_use]
     pub fn with_netmask(mut self, netmask: Netmask) -> Self {
         self.netmask = netmask;
         self
     }
 
     /// Sets the persistence engine (`"sip"` is the only one in the kernel).
+    #[must_use]
     pub fn with_persistence_engine(mut self, name: impl Into<String>) -> Self {
         self.persistence_engine = Some(name.into());
         self
@@ -437,13 +547,19 @@ impl Service {
                 format!("IPv6 prefix /{len} is outside 1..=128"),
             ));
         }
-        if self.timeout > MAX_PERSISTENCE_TIMEOUT {
+        if self.persistence_timeout > MAX_PERSISTENCE_TIMEOUT {
             return Err(Error::invalid(
-                "service.timeout",
+                "service.persistence_timeout",
                 format!(
                     "{} s overflows the kernel's timer (max {MAX_PERSISTENCE_TIMEOUT})",
-                    self.timeout
+                    self.persistence_timeout
                 ),
+            ));
+        }
+        if self.flags.bits() & IP_VS_SVC_F_HASHED != 0 {
+            return Err(Error::invalid(
+                "service.flags",
+                "0x2 is the kernel's internal IP_VS_SVC_F_HASHED, which it drops when written",
             ));
         }
         Ok(())
@@ -460,7 +576,7 @@ impl Service {
         // struct ip_vs_flags { flags; mask }: a full mask sets every bit.
         let (flags, mask) = (self.flags.bits().to_ne_bytes(), u32::MAX.to_ne_bytes());
         w.put_parts(IPVS_SVC_ATTR_FLAGS, &[&flags, &mask])
-            .u32(IPVS_SVC_ATTR_TIMEOUT, self.timeout)
+            .u32(IPVS_SVC_ATTR_TIMEOUT, self.persistence_timeout)
             .bytes(IPVS_SVC_ATTR_NETMASK, &self.netmask.to_bytes());
     }
 }
@@ -468,6 +584,7 @@ impl Service {
 /// A service as the kernel reports it: its settings, its counters, and
 /// any attribute this version of the crate does not know.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct ServiceEntry {
     /// The settings; equal to what was written.
@@ -504,14 +621,14 @@ impl ServiceEntry {
                 IPVS_SVC_ATTR_PORT => port = Some(nla.be16("service.port")?),
                 IPVS_SVC_ATTR_FWMARK => fwmark = Some(nla.u32("service.fwmark")?),
                 IPVS_SVC_ATTR_SCHED_NAME => scheduler = Some(Scheduler::from(nla.string())),
-                IPVS_SVC_ATTR_FLAGS => flags = nla.u32("service.flags")?,
+                IPVS_SVC_ATTR_FLAGS => flags = nla.flags_and_mask("service.flags")?.0,
                 IPVS_SVC_ATTR_TIMEOUT => timeout = nla.u32("service.timeout")?,
                 IPVS_SVC_ATTR_NETMASK => netmask = Some(nla.value),
                 IPVS_SVC_ATTR_PE_NAME => pe = Some(nla.string()),
                 IPVS_SVC_ATTR_STATS => stats32 = Some(nla.value),
                 IPVS_SVC_ATTR_STATS64 => stats64 = Some(nla.value),
-                kind => unknown.push(RawAttribute {
-                    kind,
+                _ => unknown.push(RawAttribute {
+                    raw_kind: nla.raw_kind,
                     value: nla.value.to_vec(),
                 }),
             }
@@ -534,12 +651,15 @@ impl ServiceEntry {
             None => Netmask::host(family),
         };
         let stats = Stats::from_nests(stats64, stats32)?;
+        // The kernel always names the scheduler (ip_vs_genl_fill_service).
+        let scheduler =
+            scheduler.ok_or_else(|| Error::Decode("service without a scheduler name".into()))?;
         Ok(ServiceEntry {
             service: Service {
                 id,
-                scheduler: scheduler.unwrap_or(Scheduler::Other(String::new())),
+                scheduler,
                 flags: ServiceFlags::from_bits_retain(flags & !IP_VS_SVC_F_HASHED),
-                timeout,
+                persistence_timeout: timeout,
                 netmask,
                 persistence_engine: pe,
             },

@@ -9,6 +9,8 @@ use crate::netlink::attr::walk;
 /// Read from `IPVS_*_ATTR_STATS64` (Linux 4.1 and later), or widened from
 /// the 32-bit `IPVS_*_ATTR_STATS` on older kernels.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct Stats {
     /// Connections scheduled (`IPVS_STATS_ATTR_CONNS`).
     pub connections: u64,

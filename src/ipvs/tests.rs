@@ -10,7 +10,8 @@ use super::destination::*;
 use super::scheduler::Scheduler;
 use super::service::*;
 use super::stats::Stats;
-use crate::error::{Error, KernelError, Target};
+use crate::error::{Error, KernelError};
+use crate::ipvs::request::{Target, kernel_error};
 use crate::netlink::attr::attrs;
 
 fn sa(s: &str) -> SocketAddr {
@@ -37,7 +38,7 @@ fn services() -> Vec<Service> {
             .with_netmask(Netmask::prefix(AddressFamily::Ipv4, 24).unwrap()),
         Service::new(ServiceId::fwmark_v6(u32::MAX)).with_flags(ServiceFlags::ONE_PACKET),
         Service::new(ServiceId::Inet {
-            protocol: Protocol::Other(1),
+            protocol: Protocol::from(1),
             addr: sa("10.0.0.9:0"),
         }),
         Service::new(ServiceId::udp(sa("10.0.0.2:53")))
@@ -81,7 +82,7 @@ fn destinations() -> Vec<Destination> {
         )),
         Destination::new(sa("[2001:db8::5]:80"))
             .with_forwarding(Forwarding::Tunnel(Tunnel::ipip())),
-        Destination::new(sa("10.0.1.7:80")).with_forwarding(Forwarding::Other(4)),
+        Destination::new(sa("10.0.1.7:80")).with_forwarding(Forwarding::try_from(4).unwrap()),
     ]
 }
 
@@ -145,11 +146,11 @@ fn unknown_values_and_attributes_are_kept() {
     });
     let entry = ServiceEntry::parse(&raw).unwrap();
     assert_eq!(entry.service.flags.bits(), 0x41);
-    assert_eq!(entry.service.scheduler, Scheduler::Other("newsched".into()));
+    assert_eq!(entry.service.scheduler, Scheduler::from("newsched"));
     assert_eq!(
         entry.unknown,
         vec![RawAttribute {
-            kind: 40,
+            raw_kind: 40,
             value: 7u32.to_ne_bytes().to_vec()
         }]
     );
@@ -164,12 +165,12 @@ fn unknown_values_and_attributes_are_kept() {
     assert_eq!(
         entry.destination.forwarding,
         Forwarding::Tunnel(Tunnel {
-            kind: TunnelType::Other(7),
+            kind: TunnelType::from(7),
             port: 0,
             flags: TunnelFlags::empty()
         })
     );
-    assert_eq!(entry.unknown[0].kind, 99);
+    assert_eq!(entry.unknown[0].kind(), 99);
     assert_eq!(entry.unknown[0].value, vec![1, 2, 3]);
 }
 
@@ -306,12 +307,7 @@ fn daemon_round_trips() {
 
 #[test]
 fn kernel_errnos_map_by_request_target() {
-    let k = |errno| KernelError {
-        errno,
-        request: "X",
-        message: None,
-        offset: None,
-    };
+    let k = |errno| KernelError::new(errno, "X", None, None);
     use Target::*;
     type Check = fn(&Error) -> bool;
     let cases: &[(i32, Target, Check)] = &[
@@ -346,13 +342,25 @@ fn kernel_errnos_map_by_request_target() {
         (libc::EAFNOSUPPORT, ServiceConfig, |e| {
             matches!(e, Error::FamilyNotSupported(_))
         }),
-        (libc::ENODEV, Daemon, |e| matches!(e, Error::Kernel(_))),
+        (libc::ENODEV, Daemon, |e| {
+            matches!(e, Error::LinkNotFound(_))
+        }),
+        (
+            libc::EINVAL,
+            NewDestination,
+            |e| matches!(e, Error::InvalidArgument(k) if k.hint.is_some()),
+        ),
     ];
     for (errno, target, check) in cases {
-        let e = Error::from_kernel(k(*errno), *target);
+        let e = kernel_error(k(*errno), *target);
         assert!(check(&e), "{errno} {target:?} -> {e:?}");
         assert_eq!(e.errno(), Some(*errno));
+        let not_found = e.is_not_found();
         let io: std::io::Error = e.into();
-        assert_eq!(io.kind(), std::io::Error::from_raw_os_error(*errno).kind());
+        if not_found {
+            assert_eq!(io.kind(), std::io::ErrorKind::NotFound);
+        } else {
+            assert_eq!(io.kind(), std::io::Error::from_raw_os_error(*errno).kind());
+        }
     }
 }

@@ -94,6 +94,8 @@ pub(crate) fn attrs(content: impl FnOnce(&mut AttrWriter<'_>)) -> Vec<u8> {
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct RawNla<'a> {
     pub(crate) kind: u16,
+    /// The type field as sent, flag bits included.
+    pub(crate) raw_kind: u16,
     pub(crate) value: &'a [u8],
 }
 
@@ -110,8 +112,12 @@ pub(crate) fn walk<'a>(
             // new_checked proved 4 <= length <= buffer length.
             let len = usize::from(nla.length());
             let bytes: &'a [u8] = nla.into_inner();
+            let raw_kind = bytes
+                .get(2..4)
+                .map_or(kind, |t| u16::from_ne_bytes([t[0], t[1]]));
             Ok(RawNla {
                 kind,
+                raw_kind,
                 value: bytes.get(4..len).unwrap_or(&[]),
             })
         }
@@ -119,16 +125,16 @@ pub(crate) fn walk<'a>(
     })
 }
 
+/// A scalar value of exactly `N` bytes: shorter or longer is an error
+/// (the kernel sends every scalar at its exact size, so a length that
+/// differs means the attribute is not what this crate thinks it is).
 fn fixed<const N: usize>(value: &[u8], what: &'static str) -> Result<[u8; N]> {
-    value
-        .get(..N)
-        .and_then(|v| <[u8; N]>::try_from(v).ok())
-        .ok_or_else(|| {
-            Error::Decode(format!(
-                "{what}: {} bytes where {N} are needed",
-                value.len()
-            ))
-        })
+    <[u8; N]>::try_from(value).map_err(|_| {
+        Error::Decode(format!(
+            "{what}: {} bytes where exactly {N} are expected",
+            value.len()
+        ))
+    })
 }
 
 impl RawNla<'_> {
@@ -147,6 +153,15 @@ impl RawNla<'_> {
     pub(crate) fn u64(&self, what: &'static str) -> Result<u64> {
         fixed(self.value, what).map(u64::from_ne_bytes)
     }
+    /// An 8-byte `{ u32 flags; u32 mask; }` pair, as `struct ip_vs_flags`
+    /// and `struct ifla_vf_*`-style attributes lay it out (host order).
+    pub(crate) fn flags_and_mask(&self, what: &'static str) -> Result<(u32, u32)> {
+        let raw = fixed::<8>(self.value, what)?;
+        let flags = u32::from_ne_bytes([raw[0], raw[1], raw[2], raw[3]]);
+        let mask = u32::from_ne_bytes([raw[4], raw[5], raw[6], raw[7]]);
+        Ok((flags, mask))
+    }
+
     /// A NUL-terminated string (the NUL is optional; bytes after it are
     /// ignored). Non-UTF-8 bytes are replaced, never an error.
     pub(crate) fn string(&self) -> String {
@@ -198,6 +213,7 @@ mod tests {
             7 | NLA_F_NESTED
         );
         assert_eq!(seen[6].kind, 7);
+        assert_eq!(seen[6].raw_kind, 7 | NLA_F_NESTED);
         let inner: Vec<_> = walk(seen[6].value, "t").collect::<Result<_>>().unwrap();
         assert_eq!(inner[0].u32("a").unwrap(), 9);
     }
@@ -206,13 +222,32 @@ mod tests {
     fn short_values_are_errors_not_panics() {
         let nla = RawNla {
             kind: 1,
+            raw_kind: 1,
             value: &[1, 2],
         };
         assert!(nla.u32("x").is_err());
         assert!(nla.u64("x").is_err());
+        // Exact lengths: a longer value is no scalar either.
+        let long = RawNla {
+            kind: 1,
+            raw_kind: 1,
+            value: &[1, 0, 0, 0, 0],
+        };
+        assert!(long.u32("x").is_err() && long.u16("x").is_err());
+        assert_eq!(
+            RawNla {
+                kind: 1,
+                raw_kind: 1,
+                value: &[1, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0][4..],
+            }
+            .flags_and_mask("x")
+            .unwrap(),
+            (0, 2)
+        );
         assert!(
             RawNla {
                 kind: 1,
+                raw_kind: 1,
                 value: &[]
             }
             .u8("x")
@@ -221,6 +256,7 @@ mod tests {
         assert_eq!(
             RawNla {
                 kind: 1,
+                raw_kind: 1,
                 value: &[0xff, b'a']
             }
             .string(),

@@ -71,6 +71,31 @@ pub(crate) fn append_message(
     buf.resize(start + align(len), 0);
 }
 
+/// Appends one netlink message to `buf` whose attributes `attrs` writes
+/// straight into the buffer (no intermediate copy): header, then
+/// `payload_header`, then the attributes; the length is set afterwards.
+/// The sequence and port numbers are left 0.
+pub(crate) fn append_message_with(
+    buf: &mut Vec<u8>,
+    message_type: u16,
+    flags: u16,
+    payload_header: &[u8],
+    attrs: impl FnOnce(&mut super::attr::AttrWriter<'_>),
+) {
+    let start = buf.len();
+    debug_assert_eq!(start % 4, 0);
+    buf.extend_from_slice(&[0; 4]);
+    buf.extend_from_slice(&message_type.to_ne_bytes());
+    buf.extend_from_slice(&flags.to_ne_bytes());
+    buf.extend_from_slice(&[0; 8]);
+    buf.extend_from_slice(payload_header);
+    buf.resize(align(buf.len()), 0);
+    attrs(&mut super::attr::AttrWriter::new(buf));
+    let len = (buf.len() - start) as u32;
+    buf[start..start + 4].copy_from_slice(&len.to_ne_bytes());
+    buf.resize(start + align(len as usize), 0);
+}
+
 /// Sets the type and flags of a message in place.
 pub(crate) fn set_type_and_flags(message: &mut [u8], message_type: u16, flags: u16) {
     let mut header = NetlinkBuffer::new(message);
@@ -241,12 +266,7 @@ pub(crate) fn kernel_error(
     message: Option<String>,
     offset: Option<u32>,
 ) -> Error {
-    Error::Kernel(KernelError {
-        errno,
-        request,
-        message,
-        offset,
-    })
+    Error::Kernel(KernelError::new(errno, request, message, offset))
 }
 
 #[cfg(test)]

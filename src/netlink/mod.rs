@@ -1,10 +1,15 @@
-//! Netlink plumbing: framing, attributes, the request loop and the generic
-//! netlink controller. Nothing here knows about IPVS.
+//! Netlink plumbing: the channel (socket, sequence numbers, reply timeout,
+//! namespace opening, dump draining), framing, attributes, the request loop
+//! and the generic netlink controller. Nothing here knows about IPVS or
+//! rtnetlink: what an errno means for a request is the caller's to say.
 
 pub(crate) mod attr;
+pub(crate) mod channel;
 pub(crate) mod genl;
 pub(crate) mod message;
+mod netns;
 pub(crate) mod socket;
 
+pub(crate) use channel::{Channel, Namespace};
 pub(crate) use message::build_message;
-pub(crate) use socket::{Transport, lock};
+pub(crate) use socket::Transport;

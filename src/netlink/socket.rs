@@ -3,7 +3,6 @@
 
 use std::io::IoSliceMut;
 use std::os::fd::AsRawFd;
-use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use netlink_packet_core::{NLM_F_DUMP, NLMSG_DONE, NLMSG_ERROR};
@@ -13,7 +12,7 @@ use nix::sys::socket::{MsgFlags, MultiHeaders, recvmmsg, setsockopt};
 use nix::sys::time::TimeVal;
 
 use super::message::{self, Control, Message, Messages, NLM_F_DUMP_INTR};
-use crate::error::{Error, Result, Target};
+use crate::error::{Error, Result};
 
 /// Bytes of each receive slot. The kernel never builds a dump datagram
 /// larger than 32 KiB (`netlink_recvmsg` caps the size it learns from the
@@ -36,14 +35,7 @@ const RECV_SLOTS: usize = 8;
 pub(crate) const SOCKET_RECV_BUFFER: usize = 4 * 1024 * 1024;
 
 /// Default time the kernel may stay silent while a reply is awaited.
-pub(crate) const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// Locks a transport shared by a handle's callers. A panic in another
-/// caller cannot leave a transport inconsistent (stale replies are dropped
-/// by sequence number), so a poisoned lock is taken over.
-pub(crate) fn lock(transport: &Mutex<Transport>) -> MutexGuard<'_, Transport> {
-    transport.lock().unwrap_or_else(|e| e.into_inner())
-}
+pub(crate) const DEFAULT_REPLY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A netlink socket connected to the kernel.
 pub(crate) struct Transport {
@@ -57,6 +49,11 @@ pub(crate) struct Transport {
     slots: Vec<u8>,
     lens: Vec<usize>,
     timeout: Duration,
+    /// The sequence number of a dump whose end was not read: its reader
+    /// stopped half-way (a panic in a callback, a receive error). The
+    /// kernel refuses a new dump on the socket (`EBUSY`) until the old one
+    /// is read to its end, so the next request drains it first.
+    open_dump: Option<u32>,
 }
 
 impl std::fmt::Debug for Transport {
@@ -91,7 +88,8 @@ impl Transport {
             seq: 0,
             slots: Vec::new(),
             lens: Vec::with_capacity(RECV_SLOTS),
-            timeout: DEFAULT_TIMEOUT,
+            timeout: DEFAULT_REPLY_TIMEOUT,
+            open_dump: None,
         };
         transport.apply_timeout()?;
         Ok(transport)
@@ -106,13 +104,53 @@ impl Transport {
         setsockopt(&self.socket, ReceiveTimeout, &tv).map_err(|e| Error::Io(e.into()))
     }
 
-    pub(crate) fn timeout(&self) -> Duration {
+    pub(crate) fn reply_timeout(&self) -> Duration {
         self.timeout
     }
 
-    pub(crate) fn set_timeout(&mut self, timeout: Duration) -> Result<()> {
+    pub(crate) fn set_reply_timeout(&mut self, timeout: Duration) -> Result<()> {
+        if timeout.is_zero() {
+            return Err(Error::invalid(
+                "reply_timeout",
+                "must be at least a microsecond (zero would wait for ever)",
+            ));
+        }
         self.timeout = timeout;
         self.apply_timeout()
+    }
+
+    /// Reads and drops what is left of a dump whose reader stopped
+    /// half-way, up to its end (or until the kernel stays silent for the
+    /// reply timeout), so that the socket can run a new dump.
+    fn drain_open_dump(&mut self) -> Result<()> {
+        let Some(seq) = self.open_dump else {
+            return Ok(());
+        };
+        loop {
+            let n = match self.recv_many() {
+                Ok(n) => n,
+                // Nothing more is coming: the dump is over for the kernel.
+                Err(Error::Timeout(_)) => break,
+                Err(e) => return Err(e),
+            };
+            let mut ended = false;
+            for d in 0..n {
+                for msg in Messages::new(self.datagram(d)) {
+                    let Ok(msg) = msg else { break };
+                    if msg.seq == seq
+                        && msg.port == self.port
+                        && matches!(msg.message_type, NLMSG_DONE | NLMSG_ERROR)
+                    {
+                        ended = true;
+                    }
+                }
+            }
+            if ended {
+                break;
+            }
+        }
+        self.open_dump = None;
+        Ok(())
     }
 
     /// The next sequence number (never 0, which the kernel uses for
@@ -211,6 +249,7 @@ impl Transport {
         if offsets.is_empty() {
             return Ok(());
         }
+        self.drain_open_dump()?;
         let first = self.next_seqs(offsets.len() as u32);
         for (i, &offset) in offsets.iter().enumerate() {
             message::set_sequence(
@@ -254,14 +293,14 @@ impl Transport {
 
     /// [`Transport::exchange`] for a request whose replies must all be of
     /// message type `expect` (the family id of a generic netlink family, an
-    /// rtnetlink message kind): hands each reply's payload to `on_data`, and
-    /// gives a kernel error its own variant, read for `target`.
+    /// rtnetlink message kind): hands each reply's payload to `on_data`. A
+    /// kernel error comes back as [`Error::Kernel`]: what its errno means
+    /// for the request is for the caller's layer to say.
     pub(crate) fn request(
         &mut self,
         bytes: &mut [u8],
         name: &'static str,
         expect: u16,
-        target: Target,
         on_data: &mut dyn FnMut(&[u8]) -> Result<()>,
     ) -> Result<()> {
         self.exchange(bytes, name, &mut |msg| {
@@ -272,10 +311,6 @@ impl Transport {
                 )));
             }
             on_data(msg.payload)
-        })
-        .map_err(|e| match e {
-            Error::Kernel(k) => Error::from_kernel(k, target),
-            other => other,
         })
     }
 
@@ -293,12 +328,18 @@ impl Transport {
         name: &'static str,
         on_data: &mut dyn FnMut(&Message<'_>) -> Result<()>,
     ) -> Result<()> {
+        self.drain_open_dump()?;
         let seq = self.next_seq();
         message::set_sequence(request, seq, self.port);
         let dump = request
             .get(6..8)
             .is_some_and(|f| u16::from_ne_bytes([f[0], f[1]]) & NLM_F_DUMP == NLM_F_DUMP);
         self.send(request)?;
+        if dump {
+            // Cleared when the dump's end is read; left set if the reading
+            // stops before (an error, or a panic in `on_data`).
+            self.open_dump = Some(seq);
+        }
         // A data callback error must not leave the rest of the replies in the
         // socket as if they were answers: remember it, drain to the end.
         let mut deferred: Option<Error> = None;
@@ -310,9 +351,7 @@ impl Transport {
                         continue;
                     }
                     if msg.flags & NLM_F_DUMP_INTR != 0 && deferred.is_none() {
-                        deferred = Some(Error::Protocol(format!(
-                            "{name}: dump interrupted by a concurrent change; retry"
-                        )));
+                        deferred = Some(Error::DumpInterrupted { request: name });
                     }
                     match msg.control()? {
                         Control::Data => {
@@ -328,6 +367,7 @@ impl Transport {
                         }
                         Control::Ack | Control::Done => {
                             if !dump || msg.message_type == NLMSG_DONE {
+                                self.open_dump = None;
                                 return deferred.map_or(Ok(()), Err);
                             }
                         }
@@ -335,7 +375,10 @@ impl Transport {
                             errno,
                             message: text,
                             offset,
-                        } => return Err(message::kernel_error(name, errno, text, offset)),
+                        } => {
+                            self.open_dump = None;
+                            return Err(message::kernel_error(name, errno, text, offset));
+                        }
                     }
                 }
             }
@@ -354,7 +397,7 @@ mod tests {
     #[test]
     fn silent_kernel_is_a_timeout() {
         let mut t = Transport::open(netlink_sys::protocols::NETLINK_GENERIC).unwrap();
-        t.set_timeout(Duration::from_millis(200)).unwrap();
+        t.set_reply_timeout(Duration::from_millis(200)).unwrap();
         let none: &[netlink_packet_core::DefaultNla] = &[];
         let mut req = message::build_message(NLMSG_NOOP, NLM_F_REQUEST, &[], &none);
         let err = t.exchange(&mut req, "NOOP", &mut |_| Ok(())).unwrap_err();

@@ -19,6 +19,13 @@ pub struct TestNetns {
 
 impl TestNetns {
     pub fn new() -> Self {
+        let ns = Self::bare();
+        run("ip", &["-n", &ns.name, "link", "set", "lo", "up"]);
+        ns
+    }
+
+    /// A namespace as `ip netns add` makes it: `lo` down, no route.
+    pub fn bare() -> Self {
         static NEXT: AtomicUsize = AtomicUsize::new(0);
         let name = format!(
             "lvs-t{}-{}",
@@ -26,7 +33,6 @@ impl TestNetns {
             NEXT.fetch_add(1, Ordering::SeqCst)
         );
         run("ip", &["netns", "add", &name]);
-        run("ip", &["-n", &name, "link", "set", "lo", "up"]);
         TestNetns { name }
     }
 
