@@ -2,10 +2,11 @@
 //! `kube-ipvs0`, the link down that holds every virtual IP so that the
 //! kernel delivers their packets locally, where IPVS picks them up.
 //!
-//! Requests are built from `netlink-packet-route`'s message types; replies
-//! are read attribute by attribute through checked views, only the
-//! attributes this module needs, so that an attribute that crate cannot
-//! parse (a newer kernel's, say) never breaks a dump.
+//! Requests are written with the crate's own attribute writer, after the
+//! fixed `ifinfomsg` or `ifaddrmsg` header (`request.rs`); replies are
+//! read attribute by attribute through checked views, only the attributes
+//! this module needs, so that an attribute this crate does not know (a
+//! newer kernel's, say) never breaks a dump (`reply.rs`).
 
 mod reply;
 mod request;

@@ -3,14 +3,16 @@ use super::request::*;
 use super::validate::*;
 use super::*;
 use netlink_packet_core::{Emitable, NetlinkBuffer};
-use netlink_packet_core::{NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST, NlaBuffer, Parseable};
+use netlink_packet_core::{
+    NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_REQUEST, NlaBuffer, Parseable,
+};
 use netlink_packet_route::AddressFamily;
 use netlink_packet_route::address::AddressScope;
 use netlink_packet_route::address::{AddressAttribute, AddressMessage};
 use netlink_packet_route::link::{
     InfoKind, LinkAttribute, LinkExtentMask, LinkFlags, LinkHeader, LinkInfo, LinkMessage,
 };
-use std::net::{Ipv4Addr, Ipv6Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 /// (message type, flags, payload) of a built request.
 fn split(request: &[u8]) -> (u16, u16, &[u8]) {
@@ -23,6 +25,165 @@ fn emit(msg: &dyn Emitable) -> Vec<u8> {
     let mut v = vec![0; msg.buffer_len()];
     msg.emit(&mut v);
     v
+}
+
+fn link_message(header: LinkHeader, attributes: Vec<LinkAttribute>) -> LinkMessage {
+    let mut msg = LinkMessage::default();
+    msg.header = header;
+    msg.attributes = attributes;
+    msg
+}
+
+/// The requests as netlink-packet-route's message types encode them (how
+/// this module built them before it wrote them with the crate's own
+/// attribute writer): the reference the wire bytes must stay equal to.
+mod reference {
+    use super::*;
+    use crate::netlink::message::build_message;
+
+    fn skip_stats() -> LinkAttribute {
+        LinkAttribute::ExtMask(vec![LinkExtentMask::SkipStats])
+    }
+
+    pub(super) fn get_link(name: &str) -> Vec<u8> {
+        let msg = link_message(
+            LinkHeader::default(),
+            vec![LinkAttribute::IfName(name.to_owned()), skip_stats()],
+        );
+        build_message(RTM_GETLINK, NLM_F_REQUEST | NLM_F_ACK, &[], &msg)
+    }
+
+    pub(super) fn dump_links() -> Vec<u8> {
+        let msg = link_message(LinkHeader::default(), vec![skip_stats()]);
+        build_message(RTM_GETLINK, NLM_F_REQUEST | NLM_F_DUMP, &[], &msg)
+    }
+
+    pub(super) fn new_dummy(name: &str) -> Vec<u8> {
+        let msg = link_message(
+            LinkHeader::default(),
+            vec![
+                LinkAttribute::IfName(name.to_owned()),
+                LinkAttribute::LinkInfo(vec![LinkInfo::Kind(InfoKind::Dummy)]),
+            ],
+        );
+        build_message(
+            RTM_NEWLINK,
+            NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL,
+            &[],
+            &msg,
+        )
+    }
+
+    pub(super) fn set_up(name: &str, up: bool) -> Vec<u8> {
+        let header = LinkHeader {
+            flags: if up {
+                LinkFlags::Up
+            } else {
+                LinkFlags::empty()
+            },
+            change_mask: LinkFlags::Up,
+            ..LinkHeader::default()
+        };
+        let msg = link_message(header, vec![LinkAttribute::IfName(name.to_owned())]);
+        build_message(RTM_SETLINK, NLM_F_REQUEST | NLM_F_ACK, &[], &msg)
+    }
+
+    pub(super) fn del_link(index: u32) -> Vec<u8> {
+        let header = LinkHeader {
+            index,
+            ..LinkHeader::default()
+        };
+        let msg = link_message(header, Vec::new());
+        build_message(RTM_DELLINK, NLM_F_REQUEST | NLM_F_ACK, &[], &msg)
+    }
+
+    pub(super) fn address(
+        message_type: u16,
+        extra_flags: u16,
+        index: u32,
+        addr: IpAddr,
+        prefix_len: u8,
+    ) -> Vec<u8> {
+        let mut msg = AddressMessage::default();
+        msg.header.family = if addr.is_ipv4() {
+            AddressFamily::Inet
+        } else {
+            AddressFamily::Inet6
+        };
+        msg.header.prefix_len = prefix_len;
+        msg.header.index = index;
+        msg.attributes = vec![
+            AddressAttribute::Local(addr),
+            AddressAttribute::Address(addr),
+        ];
+        build_message(
+            message_type,
+            NLM_F_REQUEST | NLM_F_ACK | extra_flags,
+            &[],
+            &msg,
+        )
+    }
+
+    pub(super) fn dump_addresses(index: Option<u32>) -> Vec<u8> {
+        let mut msg = AddressMessage::default();
+        msg.header.index = index.unwrap_or(0);
+        build_message(RTM_GETADDR, NLM_F_REQUEST | NLM_F_DUMP, &[], &msg)
+    }
+}
+
+/// Every request, byte for byte as netlink-packet-route's message types
+/// encode it: headers, attribute order, NUL terminators, padding, the
+/// nested flag (absent on `IFLA_LINKINFO`).
+#[test]
+fn requests_are_the_bytes_netlink_packet_route_encodes() {
+    for name in [
+        "a",
+        "ab",
+        "abc",
+        "abcd",
+        "kube-ipvs0",
+        "123456789012345",
+        "dümmy",
+    ] {
+        assert_eq!(get_link_request(name), reference::get_link(name), "{name}");
+        assert_eq!(
+            new_dummy_request(name),
+            reference::new_dummy(name),
+            "{name}"
+        );
+        for up in [true, false] {
+            assert_eq!(set_up_request(name, up), reference::set_up(name, up));
+        }
+    }
+    assert_eq!(dump_links_request(), reference::dump_links());
+    for index in [0, 1, 42, 0x0102_0304, u32::MAX] {
+        assert_eq!(del_link_request(index), reference::del_link(index));
+        assert_eq!(
+            dump_addresses_request(Some(index)),
+            reference::dump_addresses(Some(index))
+        );
+    }
+    assert_eq!(
+        dump_addresses_request(None),
+        reference::dump_addresses(None)
+    );
+    let addrs: [IpAddr; 4] = [
+        Ipv4Addr::new(10, 96, 0, 1).into(),
+        Ipv4Addr::UNSPECIFIED.into(),
+        "2001:db8::1".parse().unwrap(),
+        "fe80::1:2:3:4".parse().unwrap(),
+    ];
+    for addr in addrs {
+        for prefix in [0, 24, 32, 64, 128] {
+            for (ty, extra) in [(RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL), (RTM_DELADDR, 0)] {
+                assert_eq!(
+                    address_request(ty, extra, 7, addr, prefix),
+                    reference::address(ty, extra, 7, addr, prefix),
+                    "{addr}/{prefix}"
+                );
+            }
+        }
+    }
 }
 
 #[test]

@@ -11,5 +11,4 @@ mod netns;
 pub(crate) mod socket;
 
 pub(crate) use channel::{Channel, Namespace};
-pub(crate) use message::build_message;
 pub(crate) use socket::Transport;
