@@ -1,44 +1,59 @@
-//! Parsers of the kernel's link and address messages.
+//! Parsers of the kernel's link and address messages: the fixed header
+//! read as bytes, the attributes through the crate's checked walk. Only
+//! what [`Link`] and [`Address`] hold is read; every other attribute is
+//! skipped unlooked-at.
 
-use netlink_packet_core::{NlaBuffer, NlasIterator, Parseable};
-use netlink_packet_route::address::{AddressAttribute, AddressHeader};
-use netlink_packet_route::link::{InfoKind, LinkHeader};
+use std::net::IpAddr;
 
-use super::*;
+use super::{
+    AF_INET, AF_INET6, Address, IFA_ADDRESS, IFA_LOCAL, IFADDRMSG_LEN, IFF_UP, IFINFOMSG_LEN,
+    IFLA_IFNAME, IFLA_INFO_KIND, IFLA_LINKINFO, Link,
+};
+use crate::error::{Error, Result};
+use crate::netlink::attr::walk;
 
-/// The attributes of a reply after its fixed header of `header_len`
-/// bytes, through checked views.
-pub(super) fn attributes(
-    payload: &[u8],
-    header_len: usize,
-) -> impl Iterator<Item = Result<NlaBuffer<&[u8]>>> {
-    NlasIterator::new(payload.get(header_len..).unwrap_or(&[])).map(|a| a.map_err(Error::decode))
+/// The fixed header (`N` bytes) of a reply payload and the attributes
+/// after it.
+fn split<'a, const N: usize>(payload: &'a [u8], what: &'static str) -> Result<([u8; N], &'a [u8])> {
+    let header = payload
+        .get(..N)
+        .and_then(|h| <[u8; N]>::try_from(h).ok())
+        .ok_or_else(|| {
+            Error::Decode(format!(
+                "{what}: {} bytes, shorter than its {N} byte header",
+                payload.len()
+            ))
+        })?;
+    Ok((header, &payload[N..]))
+}
+
+fn u32_at(header: &[u8], at: usize) -> u32 {
+    u32::from_ne_bytes([header[at], header[at + 1], header[at + 2], header[at + 3]])
 }
 
 /// Decodes an `RTM_NEWLINK` payload: the `ifinfomsg` header, the name and
 /// the kind. Other attributes are not looked at.
 pub(crate) fn parse_link(payload: &[u8]) -> Result<Link> {
-    let header = LinkHeader::parse(payload).map_err(Error::decode)?;
+    let (header, attrs) = split::<IFINFOMSG_LEN>(payload, "link message")?;
+    // ifi_family (u8), padding, ifi_type (u16), ifi_index, ifi_flags,
+    // ifi_change.
+    let index = u32_at(&header, 4);
+    let flags = u32_at(&header, 8);
     let mut name = None;
     let mut kind = None;
-    for nla in attributes(payload, IFINFOMSG_LEN) {
+    for nla in walk(attrs, "link message") {
         let nla = nla?;
-        match nla.kind() {
+        match nla.kind {
             // Names are bytes to the kernel; a non-UTF-8 one is kept, lossily.
-            IFLA_IFNAME => name = Some(c_string(nla.value())),
-            IFLA_LINKINFO => kind = parse_info_kind(nla.value())?,
+            IFLA_IFNAME => name = Some(nla.string()),
+            IFLA_LINKINFO => kind = parse_info_kind(nla.value)?,
             _ => {}
         }
     }
-    let name = name.ok_or_else(|| {
-        Error::Decode(format!(
-            "link {} has no name (IFLA_IFNAME missing)",
-            header.index
-        ))
-    })?;
-    let flags = header.flags.bits();
+    let name = name
+        .ok_or_else(|| Error::Decode(format!("link {index} has no name (IFLA_IFNAME missing)")))?;
     Ok(Link {
-        index: header.index,
+        index,
         name,
         kind,
         up: flags & IFF_UP != 0,
@@ -48,70 +63,61 @@ pub(crate) fn parse_link(payload: &[u8]) -> Result<Link> {
 
 /// `IFLA_INFO_KIND` inside `IFLA_LINKINFO`, if there.
 pub(super) fn parse_info_kind(linkinfo: &[u8]) -> Result<Option<String>> {
-    for nla in NlasIterator::new(linkinfo) {
-        let nla = nla.map_err(Error::decode)?;
-        if nla.kind() == IFLA_INFO_KIND {
-            let kind = InfoKind::parse(&nla).map_err(Error::decode)?;
-            return Ok(Some(kind.to_string()));
+    for nla in walk(linkinfo, "IFLA_LINKINFO") {
+        let nla = nla?;
+        if nla.kind == IFLA_INFO_KIND {
+            return Ok(Some(nla.string()));
         }
     }
     Ok(None)
 }
 
-/// A string attribute: up to its NUL, invalid UTF-8 replaced.
-fn c_string(raw: &[u8]) -> String {
-    let end = raw.iter().position(|&b| b == 0).unwrap_or(raw.len());
-    String::from_utf8_lossy(&raw[..end]).into_owned()
-}
-
 /// Decodes an `RTM_NEWADDR` payload; `None` for an address of a family
 /// other than IPv4 and IPv6 (an `AF_UNSPEC` dump also lists MCTP's, …).
 pub(crate) fn parse_address(payload: &[u8]) -> Result<Option<Address>> {
-    let header = AddressHeader::parse(payload).map_err(Error::decode)?;
-    let family = u8::from(header.family);
-    let len = match family {
-        AF_INET => 4,
-        AF_INET6 => 16,
+    let (header, attrs) = split::<IFADDRMSG_LEN>(payload, "address message")?;
+    // ifa_family, ifa_prefixlen, ifa_flags, ifa_scope (u8 each), ifa_index.
+    let [family, prefix_len, _, scope, ..] = header;
+    let index = u32_at(&header, 4);
+    // The address attributes hold the address itself: 4 or 16 bytes.
+    let read: fn(&[u8]) -> Option<IpAddr> = match family {
+        AF_INET => |v| <[u8; 4]>::try_from(v).ok().map(IpAddr::from),
+        AF_INET6 => |v| <[u8; 16]>::try_from(v).ok().map(IpAddr::from),
         _ => return Ok(None),
     };
+    let max = if family == AF_INET { 32 } else { 128 };
     let mut local = None;
     let mut address = None;
-    for nla in attributes(payload, IFADDRMSG_LEN) {
+    for nla in walk(attrs, "address message") {
         let nla = nla?;
-        let kind = nla.kind();
-        if kind != IFA_LOCAL && kind != IFA_ADDRESS {
-            continue;
-        }
-        if nla.value().len() != len {
-            return Err(Error::Decode(format!(
-                "address attribute {kind} of {} bytes in a message of family {family}",
-                nla.value().len()
-            )));
-        }
-        match AddressAttribute::parse(&nla).map_err(Error::decode)? {
-            AddressAttribute::Local(a) => local = Some(a),
-            AddressAttribute::Address(a) => address = Some(a),
-            _ => {}
-        }
+        let slot = match nla.kind {
+            IFA_LOCAL => &mut local,
+            IFA_ADDRESS => &mut address,
+            _ => continue,
+        };
+        *slot = Some(read(nla.value).ok_or_else(|| {
+            Error::Decode(format!(
+                "address attribute {} of {} bytes in a message of family {family}",
+                nla.kind,
+                nla.value.len()
+            ))
+        })?);
     }
     // IFA_ADDRESS is the peer on a point-to-point link; IFA_LOCAL is ours.
     let addr = local.or(address).ok_or_else(|| {
         Error::Decode(format!(
-            "address on link {} has neither IFA_LOCAL nor IFA_ADDRESS",
-            header.index
+            "address on link {index} has neither IFA_LOCAL nor IFA_ADDRESS"
         ))
     })?;
-    let max = if family == AF_INET { 32 } else { 128 };
-    if header.prefix_len > max {
+    if prefix_len > max {
         return Err(Error::Decode(format!(
-            "prefix length {} for {addr}",
-            header.prefix_len
+            "prefix length {prefix_len} for {addr}"
         )));
     }
     Ok(Some(Address {
         addr,
-        prefix_len: header.prefix_len,
-        link_index: header.index,
-        scope: u8::from(header.scope),
+        prefix_len,
+        link_index: index,
+        scope,
     }))
 }

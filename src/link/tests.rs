@@ -2,6 +2,7 @@ use super::reply::*;
 use super::request::*;
 use super::validate::*;
 use super::*;
+use crate::netlink::attr::walk;
 use netlink_packet_core::{Emitable, NetlinkBuffer};
 use netlink_packet_core::{
     NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_REQUEST, NlaBuffer, Parseable,
@@ -246,12 +247,12 @@ fn new_dummy_request_creates_exclusively_and_down() {
             )]))
     );
     // The kind is the string "dummy" inside IFLA_LINKINFO.
-    let info = attributes(payload, IFINFOMSG_LEN)
+    let info = walk(&payload[IFINFOMSG_LEN..], "test")
         .map(Result::unwrap)
-        .find(|n| n.kind() == IFLA_LINKINFO)
+        .find(|n| n.kind == IFLA_LINKINFO)
         .unwrap();
     assert_eq!(
-        parse_info_kind(info.value()).unwrap().as_deref(),
+        parse_info_kind(info.value).unwrap().as_deref(),
         Some("dummy")
     );
 }
