@@ -160,7 +160,8 @@ impl Links {
     }
 
     /// Sends one request and hands the payload of each reply, which must
-    /// be of type `expect`, to `on_data`. Kernel errors get their variant.
+    /// be of type `expect`, to `on_data`. Kernel errors get their variant
+    /// ([`link_error`]).
     fn run(
         &self,
         mut request: Vec<u8>,
@@ -353,9 +354,11 @@ impl Links {
     }
 }
 
-/// `link` if it is of kind `wanted`, else [`Error::WrongLinkKind`].
 /// What a kernel error means for a link or address request: `ENODEV` is
-/// no such link; the rest by errno.
+/// [`Error::LinkNotFound`] (the link named or indexed is not there); other
+/// errnos get the crate's errno-only variants ([`Error::AlreadyExists`],
+/// [`Error::PermissionDenied`], …). Errors not from the kernel pass as
+/// they are.
 fn link_error(e: Error) -> Error {
     match e {
         Error::Kernel(k) if k.errno == libc::ENODEV => Error::LinkNotFound(k),
@@ -364,6 +367,7 @@ fn link_error(e: Error) -> Error {
     }
 }
 
+/// `link` if it is of kind `wanted`, else [`Error::WrongLinkKind`].
 fn of_kind(link: Link, wanted: &'static str) -> Result<Link> {
     if link.kind.as_deref() == Some(wanted) {
         return Ok(link);

@@ -670,3 +670,35 @@ fn node_addresses_exclude_loopback_and_link_local() {
         assert_eq!(is_node_address(a.parse().unwrap()), ok, "{a}");
     }
 }
+
+#[test]
+fn kernel_errors_get_the_link_variants() {
+    let kernel = |errno| {
+        Error::Kernel(crate::error::KernelError::new(
+            errno,
+            "RTM_SETLINK",
+            None,
+            None,
+        ))
+    };
+    match link_error(kernel(libc::ENODEV)) {
+        Error::LinkNotFound(k) => assert_eq!((k.errno, k.request), (libc::ENODEV, "RTM_SETLINK")),
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(
+        link_error(kernel(libc::EEXIST)),
+        Error::AlreadyExists(_)
+    ));
+    assert!(matches!(
+        link_error(kernel(libc::EPERM)),
+        Error::PermissionDenied(_)
+    ));
+    // ENOENT and ESRCH mean nothing special for links.
+    for errno in [libc::ENOENT, libc::ESRCH, libc::EADDRNOTAVAIL] {
+        assert!(matches!(link_error(kernel(errno)), Error::Kernel(k) if k.errno == errno));
+    }
+    assert!(matches!(
+        link_error(Error::Protocol("x".into())),
+        Error::Protocol(_)
+    ));
+}
