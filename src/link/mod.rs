@@ -20,11 +20,11 @@ use std::os::fd::AsFd;
 use std::path::Path;
 use std::time::Duration;
 
-use netlink_packet_core::NLM_F_CREATE;
-use netlink_packet_core::NLM_F_EXCL;
+use netlink_packet_core::{NLM_F_CREATE, NLM_F_EXCL};
 
 use crate::error::{Error, Result};
 use crate::netlink::{Channel, Namespace};
+// For the fuzz entry point (`internals::decode_datagram`).
 pub(crate) use reply::{parse_address, parse_link};
 use request::{
     address_request, del_link_request, dump_addresses_request, dump_links_request,
@@ -43,7 +43,7 @@ const RTM_NEWADDR: u16 = 20;
 const RTM_DELADDR: u16 = 21;
 const RTM_GETADDR: u16 = 22;
 
-// Attributes read from replies.
+// Attributes (linux/if_link.h, linux/if_addr.h).
 const IFLA_IFNAME: u16 = 3;
 const IFLA_LINKINFO: u16 = 18;
 const IFLA_INFO_KIND: u16 = 1;

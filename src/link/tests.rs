@@ -1,15 +1,18 @@
+//! Unit tests of the link module: request bytes (against
+//! netlink-packet-route's encoding), reply parsing (hand-built, truncated
+//! and garbage payloads), name and prefix checks, error meanings.
+
 use super::reply::*;
 use super::request::*;
 use super::validate::*;
 use super::*;
 use crate::netlink::attr::walk;
-use netlink_packet_core::{Emitable, NetlinkBuffer};
 use netlink_packet_core::{
-    NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_REQUEST, NlaBuffer, Parseable,
+    Emitable, NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_REQUEST, NetlinkBuffer,
+    NlaBuffer, Parseable,
 };
 use netlink_packet_route::AddressFamily;
-use netlink_packet_route::address::AddressScope;
-use netlink_packet_route::address::{AddressAttribute, AddressMessage};
+use netlink_packet_route::address::{AddressAttribute, AddressMessage, AddressScope};
 use netlink_packet_route::link::{
     InfoKind, LinkAttribute, LinkExtentMask, LinkFlags, LinkHeader, LinkInfo, LinkMessage,
 };
@@ -424,7 +427,7 @@ fn decodes_a_link() {
     assert!(!lo.up);
     assert!(lo.is_loopback());
 
-    // Kinds this crate's dependency does not know are kept as strings.
+    // A kind is the kernel's string, whichever it is.
     let p = link_payload(
         9,
         LinkFlags::empty(),
@@ -484,6 +487,24 @@ fn decodes_a_hand_built_link_with_unknown_and_nested_attributes() {
     let mut p = vec![0u8; IFINFOMSG_LEN];
     push_nla(&mut p, IFLA_IFNAME, b"d\xe9\0");
     assert_eq!(parse_link(&p).unwrap().name, "d\u{fffd}");
+    // So is a kind; a kind without its NUL is read whole; a link info
+    // without a kind is no kind.
+    for (raw, kind) in [
+        (&b"k\xff\0"[..], Some("k\u{fffd}")),
+        (b"dummy", Some("dummy")),
+        (b"", Some("")),
+    ] {
+        let mut info = Vec::new();
+        push_nla(&mut info, IFLA_INFO_KIND, raw);
+        let mut p = vec![0u8; IFINFOMSG_LEN];
+        push_nla(&mut p, IFLA_IFNAME, b"x\0");
+        push_nla(&mut p, IFLA_LINKINFO, &info);
+        assert_eq!(parse_link(&p).unwrap().kind.as_deref(), kind, "{raw:?}");
+    }
+    let mut p = vec![0u8; IFINFOMSG_LEN];
+    push_nla(&mut p, IFLA_IFNAME, b"x\0");
+    push_nla(&mut p, IFLA_LINKINFO, &[]);
+    assert_eq!(parse_link(&p).unwrap().kind, None);
 }
 
 #[test]

@@ -1,6 +1,9 @@
 //! Link names and address prefixes, checked before anything is sent.
 
-use super::*;
+use std::net::IpAddr;
+
+use super::IFNAMSIZ;
+use crate::error::{Error, Result};
 
 /// Refuses a name the kernel would refuse (`dev_valid_name`), or would
 /// take as a template (`%d`), or could not hold (`IFNAMSIZ`).
