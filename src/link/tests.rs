@@ -43,7 +43,16 @@ fn link_message(header: LinkHeader, attributes: Vec<LinkAttribute>) -> LinkMessa
 /// attribute writer): the reference the wire bytes must stay equal to.
 mod reference {
     use super::*;
-    use crate::netlink::message::build_message;
+    use netlink_packet_core::Emitable;
+
+    /// A message of `msg`'s encoding, framed as the crate frames requests.
+    fn build_message(kind: u16, flags: u16, header: &[u8], msg: &dyn Emitable) -> Vec<u8> {
+        let mut body = vec![0; msg.buffer_len()];
+        msg.emit(&mut body);
+        let mut buf = Vec::new();
+        crate::netlink::message::append_message(&mut buf, kind, flags, header, &body);
+        buf
+    }
 
     fn skip_stats() -> LinkAttribute {
         LinkAttribute::ExtMask(vec![LinkExtentMask::SkipStats])

@@ -7,8 +7,7 @@
 //! `NlaBuffer::new_checked`. Nothing in this module can panic on input.
 
 use netlink_packet_core::{
-    Emitable, NLMSG_ALIGNTO, NLMSG_DONE, NLMSG_ERROR, NLMSG_NOOP, NLMSG_OVERRUN, NetlinkBuffer,
-    NlasIterator,
+    NLMSG_ALIGNTO, NLMSG_DONE, NLMSG_ERROR, NLMSG_NOOP, NLMSG_OVERRUN, NetlinkBuffer, NlasIterator,
 };
 
 use crate::error::{Error, KernelError, Result};
@@ -32,18 +31,16 @@ fn align(len: usize) -> usize {
 }
 
 /// Builds one netlink message: header, `payload_header` (for example a
-/// generic netlink header) and the attributes. The sequence and port
-/// numbers are left 0; the transport sets them when it sends.
+/// generic netlink header) and the attributes `attrs` writes. The sequence
+/// and port numbers are left 0; the transport sets them when it sends.
 pub(crate) fn build_message(
     message_type: u16,
     flags: u16,
     payload_header: &[u8],
-    attrs: &dyn Emitable,
+    attrs: impl FnOnce(&mut super::attr::AttrWriter<'_>),
 ) -> Vec<u8> {
-    let mut body = vec![0; attrs.buffer_len()];
-    attrs.emit(&mut body);
     let mut buf = Vec::new();
-    append_message(&mut buf, message_type, flags, payload_header, &body);
+    append_message_with(&mut buf, message_type, flags, payload_header, attrs);
     buf
 }
 

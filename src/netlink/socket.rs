@@ -398,8 +398,7 @@ mod tests {
     fn silent_kernel_is_a_timeout() {
         let mut t = Transport::open(netlink_sys::protocols::NETLINK_GENERIC).unwrap();
         t.set_reply_timeout(Duration::from_millis(200)).unwrap();
-        let none: &[netlink_packet_core::DefaultNla] = &[];
-        let mut req = message::build_message(NLMSG_NOOP, NLM_F_REQUEST, &[], &none);
+        let mut req = message::build_message(NLMSG_NOOP, NLM_F_REQUEST, &[], |_| {});
         let err = t.exchange(&mut req, "NOOP", &mut |_| Ok(())).unwrap_err();
         assert!(
             matches!(err, Error::Timeout(d) if d == Duration::from_millis(200)),
@@ -412,10 +411,9 @@ mod tests {
     #[test]
     fn one_receive_call_takes_every_queued_datagram() {
         let mut t = Transport::open(netlink_sys::protocols::NETLINK_GENERIC).unwrap();
-        let none: &[netlink_packet_core::DefaultNla] = &[];
         let ack = netlink_packet_core::NLM_F_ACK;
         for seq in 1..=3 {
-            let mut req = message::build_message(NLMSG_NOOP, NLM_F_REQUEST | ack, &[], &none);
+            let mut req = message::build_message(NLMSG_NOOP, NLM_F_REQUEST | ack, &[], |_| {});
             message::set_sequence(&mut req, seq, t.port);
             t.send(&req).unwrap();
         }
