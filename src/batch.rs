@@ -10,7 +10,6 @@ use netlink_packet_core::{NLM_F_ACK, NLM_F_REQUEST};
 use crate::error::{Error, Result};
 use crate::handle::Ipvs;
 use crate::ipvs::op::Op;
-use crate::netlink::message::set_type_and_flags;
 
 /// At most this many operations share a datagram. Each failure costs one
 /// small error message in the socket's receive buffer, and no more
@@ -95,7 +94,7 @@ impl Window {
             } else {
                 NLM_F_REQUEST
             };
-            set_type_and_flags(&mut self.bytes[at as usize..], family, flags);
+            Op::restamp(&mut self.bytes[at as usize..], family, flags);
         }
     }
 
@@ -493,7 +492,7 @@ mod tests {
         for (i, op) in ops.iter().enumerate() {
             let mut alone = op.request().unwrap().encode(28);
             let ack = if i + 1 == ops.len() { NLM_F_ACK } else { 0 };
-            set_type_and_flags(&mut alone, 28, NLM_F_REQUEST | ack);
+            Op::restamp(&mut alone, 28, NLM_F_REQUEST | ack);
             assert_eq!(windows[0].message(i), &alone[..], "{op}");
         }
     }

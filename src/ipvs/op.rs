@@ -11,7 +11,7 @@ use super::request::{Request, command, op_command, typed, write_op};
 use super::service::{Service, ServiceId};
 use crate::error::{Error, Result};
 use crate::netlink::genl::genl_header;
-use crate::netlink::message::append_message_with;
+use crate::netlink::message::{append_message_with, set_type_and_flags};
 
 /// One write to the kernel's IPVS table.
 ///
@@ -94,6 +94,14 @@ impl Op {
     pub(crate) fn encode_into(&self, buf: &mut Vec<u8>, family: u16, flags: u16) {
         let header = genl_header(op_command(self), IPVS_GENL_VERSION);
         append_message_with(buf, family, flags, &header, |w| write_op(self, w));
+    }
+
+    /// Makes an encoded operation message a request to family `family`
+    /// with netlink flags `flags` (a batch learns the family id only when
+    /// it is sent, and asks for an acknowledgement of its last message
+    /// only).
+    pub(crate) fn restamp(message: &mut [u8], family: u16, flags: u16) {
+        set_type_and_flags(message, family, flags);
     }
 
     /// Gives a kernel error of this operation its typed meaning.
