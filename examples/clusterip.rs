@@ -16,7 +16,7 @@
 mod common;
 
 use common::Args;
-use common::kube::{Node, OPTIONS_USAGE, Options, RuleSet};
+use common::kube::{Node, OPTIONS_USAGE, Options};
 
 const USAGE: &str = "\
 clusterip — kube-proxy's IPVS rules for a ClusterIP Service, in this network namespace
@@ -48,9 +48,6 @@ fn main() {
     let mut args = Args::new(usage);
     let opts = Options::parse(&mut args, "10.96.0.10", &["10.244.1.5:80", "10.244.2.7:80"]);
     args.done();
-    let rules = RuleSet {
-        services: vec![opts.virtual_server(opts.cluster_ip, opts.port, &opts.endpoints)],
-        addresses: vec![opts.cluster_ip],
-    };
+    let rules = opts.rule_set(opts.service("nginx"), "node-a", &[]);
     Node::open().run(&rules, opts.cleanup);
 }

@@ -18,7 +18,7 @@
 mod common;
 
 use common::Args;
-use common::kube::{Node, OPTIONS_USAGE, Options, RuleSet, VIP_LINK};
+use common::kube::{Node, OPTIONS_USAGE, Options, VIP_LINK};
 
 const USAGE: &str = "\
 external_ip — kube-proxy's IPVS rules for a Service with externalIPs, in
@@ -63,17 +63,13 @@ fn main() {
     }
 
     let node = Node::open();
-    let mut rules = RuleSet {
-        services: vec![opts.virtual_server(opts.cluster_ip, opts.port, &opts.endpoints)],
-        addresses: vec![opts.cluster_ip],
-    };
+    let mut svc = opts.service("web");
+    svc.external_ips = external.clone();
+    let rules = opts.rule_set(svc, "node-a", &node.node_addresses(opts.cluster_ip));
     for &ip in &external {
-        rules
-            .services
-            .push(opts.virtual_server(ip, opts.port, &opts.endpoints));
-        match node.local_elsewhere(ip) {
-            Some(link) => println!("external IP {ip} is local on {link}: not bound on {VIP_LINK}"),
-            None => rules.addresses.push(ip),
+        if !rules.addresses.contains(&ip) {
+            let link = node.local_elsewhere(ip).unwrap_or_default();
+            println!("external IP {ip} is local on {link}: not bound on {VIP_LINK}");
         }
     }
     node.run(&rules, opts.cleanup);

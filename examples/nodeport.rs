@@ -30,7 +30,7 @@
 mod common;
 
 use common::Args;
-use common::kube::{Endpoint, Node, OPTIONS_USAGE, Options, RuleSet};
+use common::kube::{Node, OPTIONS_USAGE, Options};
 
 const USAGE: &str = "\
 nodeport — kube-proxy's IPVS rules for a NodePort Service, in this network
@@ -94,36 +94,22 @@ fn main() {
         println!("node addresses: {}", shown.join(", "));
     }
 
-    let mut external: Vec<&Endpoint> = opts.endpoints.iter().collect();
-    if local {
-        let on_this_node: Vec<&Endpoint> = opts
+    if local
+        && !opts.cleanup
+        && !opts
             .endpoints
             .iter()
-            .filter(|e| e.node.as_deref() == Some(node_name.as_str()))
-            .collect();
-        if on_this_node.is_empty() {
-            if !opts.cleanup {
-                println!(
-                    "externalTrafficPolicy Local: no endpoint on node {node_name}: falling back to \
-                 every endpoint, as kube-proxy's IPVS mode does (kubernetes#97081)"
-                );
-            }
-        } else {
-            external = on_this_node;
-        }
+            .any(|e| e.node.as_deref() == Some(node_name.as_str()))
+    {
+        println!(
+            "externalTrafficPolicy Local: no endpoint on node {node_name}: falling back to \
+             every endpoint, as kube-proxy's IPVS mode does (kubernetes#97081)"
+        );
     }
-
-    let mut rules = RuleSet {
-        services: vec![opts.virtual_server(opts.cluster_ip, opts.port, &opts.endpoints)],
-        addresses: vec![opts.cluster_ip],
-    };
-    for &ip in &node_addresses {
-        if ip == opts.cluster_ip {
-            continue;
-        }
-        rules
-            .services
-            .push(opts.virtual_server(ip, node_port, external.iter().copied()));
-    }
+    let mut svc = opts.service("web");
+    svc.kind = "NodePort".to_string();
+    svc.ports[0].node_port = node_port;
+    svc.external_policy_local = local;
+    let rules = opts.rule_set(svc, &node_name, &node_addresses);
     node.run(&rules, opts.cleanup);
 }

@@ -18,11 +18,9 @@
 mod common;
 
 use common::Args;
-use common::kube::{Node, OPTIONS_USAGE, Options, RuleSet};
+use common::kube::{Node, OPTIONS_USAGE, Options};
 
-/// kube-proxy's default and largest ClientIP affinity timeouts.
-const DEFAULT_TIMEOUT: u32 = 10800;
-const MAX_TIMEOUT: u32 = 86400;
+use common::proxier::{DEFAULT_AFFINITY as DEFAULT_TIMEOUT, MAX_AFFINITY as MAX_TIMEOUT};
 
 const USAGE: &str = "\
 session_affinity — kube-proxy's IPVS rules for a ClusterIP Service with
@@ -61,11 +59,8 @@ fn main() {
     }
     let opts = Options::parse(&mut args, "10.96.0.11", &["10.244.1.5:80", "10.244.2.7:80"]);
     args.done();
-    let mut vs = opts.virtual_server(opts.cluster_ip, opts.port, &opts.endpoints);
-    vs.service = vs.service.with_persistence(timeout);
-    let rules = RuleSet {
-        services: vec![vs],
-        addresses: vec![opts.cluster_ip],
-    };
+    let mut svc = opts.service("sticky");
+    svc.affinity = Some(timeout);
+    let rules = opts.rule_set(svc, "node-a", &[]);
     Node::open().run(&rules, opts.cleanup);
 }

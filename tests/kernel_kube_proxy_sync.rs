@@ -10,7 +10,14 @@ use common::*;
 fn sync(ns: &TestNetns, file: &str) -> String {
     ns.exec(
         example("kube_proxy_sync").to_str().unwrap(),
-        &["--node", "node-a", "--quiet", file],
+        &[
+            "--node",
+            "node-a",
+            "--ipvs-exclude-cidrs",
+            "10.200.0.0/16",
+            "--quiet",
+            file,
+        ],
     )
 }
 
@@ -53,7 +60,8 @@ const EXPECTED: &str = "\
 fn kube_proxy_sync_programs_the_cluster_and_converges() {
     let ns = TestNetns::new();
     // The node: one address on a link of its own; and a service that is
-    // not kube-proxy's, which must survive every run.
+    // not kube-proxy's (in --ipvs-exclude-cidrs), which must survive every
+    // run.
     ns.exec("ip", &["link", "add", "eth0", "type", "dummy"]);
     ns.exec("ip", &["addr", "add", "192.0.2.10/24", "dev", "eth0"]);
     ns.exec("ip", &["link", "set", "eth0", "up"]);

@@ -15,10 +15,11 @@ use std::process::exit;
 use std::str::FromStr;
 
 use lvs::{
-    ApplyOptions, ApplyReport, Destination, Forwarding, Ipvs, Links, Protocol, Scheduler, Service,
-    ServiceFlags, ServiceId, VirtualServer,
+    ApplyOptions, ApplyReport, Forwarding, Ipvs, Links, Protocol, Scheduler, ServiceId,
+    VirtualServer,
 };
 
+use super::proxier::{Cluster, Config, Ep, Family, ServicePort, Slice, Svc, desired};
 use super::{Args, die, print_table, service_text};
 
 /// The dummy link kube-proxy binds service addresses to: never set up,
@@ -145,38 +146,53 @@ impl Options {
             .collect()
     }
 
-    /// The virtual service `ip:port` of this Service's protocol.
-    pub fn id(&self, ip: IpAddr, port: u16) -> ServiceId {
-        let addr = SocketAddr::new(ip, port);
-        match self.protocol {
-            Protocol::Udp => ServiceId::udp(addr),
-            Protocol::Sctp => ServiceId::sctp(addr),
-            _ => ServiceId::tcp(addr),
-        }
+    /// This Service as kube-proxy's model sees it: `default/NAME`, type
+    /// ClusterIP, one unnamed port of the options' protocol.
+    pub fn service(&self, name: &str) -> Svc {
+        Svc::new(
+            "default",
+            name,
+            self.cluster_ip,
+            ServicePort {
+                name: String::new(),
+                protocol: self.protocol,
+                port: self.port,
+                node_port: 0,
+            },
+        )
     }
 
-    /// The virtual service `ip:port` with `endpoints` as destinations, as
-    /// kube-proxy programs it: the scheduler (with `mh-port` for `mh`),
-    /// a host netmask, NAT (masquerade) to each endpoint with weight 1.
-    pub fn virtual_server<'a>(
-        &self,
-        ip: IpAddr,
-        port: u16,
-        endpoints: impl IntoIterator<Item = &'a Endpoint>,
-    ) -> VirtualServer {
-        let mut service = Service::new(self.id(ip, port)).with_scheduler(self.scheduler.clone());
-        if self.scheduler.name() == "mh" {
-            service = service.with_flags(ServiceFlags::MH_PORT);
-        }
-        let mut vs = VirtualServer::new(service);
-        for e in endpoints {
-            vs = vs.with_destination(
-                Destination::new(e.addr)
-                    .with_forwarding(Forwarding::Masquerade)
-                    .with_weight(1),
+    /// The rule set the shared kube-proxy model
+    /// (`examples/common/proxier.rs`) gives for `svc` with the options'
+    /// endpoints (each a ready endpoint of an EndpointSlice of its own),
+    /// on the node `node_name` whose addresses of the ClusterIP's family
+    /// are `node_addresses`. Exits with the model's reason if it refuses.
+    pub fn rule_set(&self, svc: Svc, node_name: &str, node_addresses: &[IpAddr]) -> RuleSet {
+        let mut cluster = Cluster::new();
+        for (i, e) in self.endpoints.iter().enumerate() {
+            cluster.put_slice(
+                &svc.namespace,
+                &format!("{}-{i}", svc.name),
+                Slice {
+                    service: svc.name.clone(),
+                    family: Some(Family::of(e.addr.ip())),
+                    ports: vec![(String::new(), self.protocol, e.addr.port())],
+                    endpoints: vec![Ep::ready(e.addr.ip(), e.node.clone())],
+                },
             );
         }
-        vs
+        cluster.put_service(svc);
+        let mut config = Config::new(node_name);
+        config.families = vec![Family::of(self.cluster_ip)];
+        config.scheduler = self.scheduler.clone();
+        let want = desired(&cluster, &config, node_addresses).unwrap_or_else(|r| {
+            eprintln!("error: {r}");
+            exit(2)
+        });
+        RuleSet {
+            services: want.servers,
+            addresses: want.bind.into_iter().collect(),
+        }
     }
 }
 

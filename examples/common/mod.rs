@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod kube;
+pub mod proxier;
 
 use std::collections::VecDeque;
 use std::fmt::Write as _;
