@@ -13,7 +13,6 @@ use std::net::{IpAddr, SocketAddr, UdpSocket};
 use std::time::{Duration, Instant};
 
 use common::traffic::{Lab, hold, tally};
-use common::*;
 use lvs::ServiceId;
 use serde_json::{Value, json};
 
