@@ -430,6 +430,23 @@ fn internal_traffic_policy() {
     case(&[], "itp-local-two", &[], &all[..3], &["10.0.0.10/32"]);
     // No local endpoint: no real server (no fallback to the cluster's).
     case(&[], "itp-local-none", &[], &all[..1], &["10.0.0.10/32"]);
+    // The same with a NodePort (both policies Local): the Service is
+    // externally accessible, so it has cluster endpoints, and IPVS mode
+    // falls back to them on the ClusterIP and the NodePort alike
+    // (kubernetes#97081).
+    let mut lines: Vec<String> = all.iter().map(|l| l.to_string()).collect();
+    lines.push("-A -t 100.101.102.103:3001 -s rr".into());
+    for e in ["10.0.1.1", "10.0.1.2", "10.0.1.3"] {
+        lines.push(format!("-a -t 100.101.102.103:3001 -r {e}:80 -m -w 1"));
+    }
+    let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
+    case(
+        &["100.101.102.103"],
+        "itp-local-nodeport",
+        &[],
+        &lines,
+        &["10.0.0.10/32"],
+    );
 }
 
 // ---- TestTerminatingEndpointsTrafficPolicyLocal / Cluster ----

@@ -562,15 +562,13 @@ fn parse_service(item: &Value) -> Result<Svc, Refusal> {
                     format!("{ip:?} is not an IP address"),
                 )
             })?;
-            match ing.get("ipMode").and_then(Value::as_str) {
-                None | Some("VIP") => lb_ips.push(ip),
-                Some("Proxy") => {} // the load balancer proxies: no VIP here
-                Some(other) => {
-                    return Err(refuse(
-                        format!("status.loadBalancer.ingress[{i}].ipMode"),
-                        format!("unknown ipMode {other:?} (VIP or Proxy)"),
-                    ));
-                }
+            // Only VIP-mode ingress (ipMode unset or VIP) is kube-proxy's;
+            // with Proxy (or anything else) the load balancer delivers to
+            // the node itself.
+            if matches!(ing.get("ipMode"), None | Some(Value::Null))
+                || ing.get("ipMode").and_then(Value::as_str) == Some("VIP")
+            {
+                lb_ips.push(ip);
             }
         }
     }
@@ -659,8 +657,11 @@ fn parse_slice(item: &Value) -> Result<(String, String, Slice), Refusal> {
     let mut ports = Vec::new();
     if let Some(list) = item.get("ports").and_then(Value::as_array) {
         for (i, p) in list.iter().enumerate() {
-            // kube-proxy skips a port without a name field or a number.
-            if p.get("name").is_none() && p.get("port").is_none() {
+            // kube-proxy skips a port without a name (null, not "") and
+            // one without a number or with 0.
+            if p.get("name").is_none_or(Value::is_null)
+                || p.get("port").and_then(Value::as_u64) == Some(0)
+            {
                 continue;
             }
             let protocol = protocol_of(p.get("protocol"))
@@ -833,8 +834,10 @@ pub fn desired(
                 .cloned()
                 .unwrap_or_default();
             for (pi, port) in svc.ports.iter().enumerate() {
-                let mut seen = HashSet::new();
-                let mut eps = Vec::new();
+                // One endpoint per address:port; of two, a terminating one
+                // gives way (kube-proxy's EndpointSliceCache).
+                let mut index: HashMap<SocketAddr, usize> = HashMap::new();
+                let mut eps: Vec<PortEp> = Vec::new();
                 for slice in svc_slices.iter().filter(|s| s.family == Some(family)) {
                     let Some(&(_, _, target)) = slice
                         .ports
@@ -845,12 +848,19 @@ pub fn desired(
                     };
                     for ep in &slice.endpoints {
                         let addr = SocketAddr::new(ep.addr, target);
-                        if seen.insert(addr) {
-                            eps.push(PortEp {
-                                addr,
-                                ep,
-                                local: ep.node.as_deref() == Some(config.node_name.as_str()),
-                            });
+                        let this = PortEp {
+                            addr,
+                            ep,
+                            local: !config.node_name.is_empty()
+                                && ep.node.as_deref() == Some(config.node_name.as_str()),
+                        };
+                        match index.get(&addr) {
+                            None => {
+                                index.insert(addr, eps.len());
+                                eps.push(this);
+                            }
+                            Some(&i) if !ep.terminating => eps[i] = this,
+                            Some(_) => {}
                         }
                     }
                 }
