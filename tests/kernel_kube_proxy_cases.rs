@@ -640,4 +640,34 @@ fn refused_input_changes_nothing_and_names_service_and_field() {
         (table(&ns), vips(&ns), ns.exec("ip", &["-o", "link"])),
         before
     );
+
+    // Input that is not JSON (cut anywhere, or garbage) is refused the same
+    // way, never with a panic.
+    let text = std::fs::read_to_string(fixture("loadbalancer")).unwrap();
+    let dir = std::env::temp_dir().join(format!("lvs-refused-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut cuts: Vec<String> = (1..12)
+        .map(|k| text[..text.len() * k / 12].to_string())
+        .collect();
+    cuts.push(r#"{"items": [{"kind": "Service"} {}]}"#.into());
+    cuts.push(r#"{"kind": "List", "items": ["\"]}"#.into());
+    cuts.push("\u{feff}garbage".into());
+    for (k, cut) in cuts.iter().enumerate() {
+        let path = dir.join(format!("cut{k}.json"));
+        std::fs::write(&path, cut).unwrap();
+        let out = std::process::Command::new("ip")
+            .args(["netns", "exec", &ns.name])
+            .arg(example("kube_proxy_sync"))
+            .args(["--node", NODE, "--quiet", path.to_str().unwrap()])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "cut {k}: {stderr}");
+        assert!(stderr.contains("nothing was changed"), "cut {k}: {stderr}");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert_eq!(
+        (table(&ns), vips(&ns), ns.exec("ip", &["-o", "link"])),
+        before
+    );
 }

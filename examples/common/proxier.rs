@@ -414,19 +414,27 @@ impl Cluster {
     /// Reads `kubectl get services,endpointslices -A -o json` (a List) or
     /// one object. Other kinds are ignored.
     pub fn from_json(text: &str) -> Result<Cluster, Refusal> {
-        let root: Value = serde_json::from_str(text).map_err(|e| Refusal {
+        let bad = |why: String| Refusal {
             object: "input".into(),
             field: String::new(),
-            why: format!("not JSON: {e}"),
-        })?;
+            why: format!("not JSON: {why}"),
+        };
         let mut cluster = Cluster::new();
-        match root.get("items").and_then(Value::as_array) {
+        // A List is read one item at a time: a tree of the whole list would
+        // cost many times the input in memory (and, in a UML guest, most
+        // of the time in page faults).
+        match list_items(text).map_err(bad)? {
             Some(items) => {
-                for item in items {
-                    cluster.upsert(item)?;
+                for (i, item) in items.into_iter().enumerate() {
+                    let item: Value =
+                        serde_json::from_str(item).map_err(|e| bad(format!("items[{i}]: {e}")))?;
+                    cluster.upsert(&item)?;
                 }
             }
-            None => cluster.upsert(&root)?,
+            None => {
+                let root: Value = serde_json::from_str(text).map_err(|e| bad(e.to_string()))?;
+                cluster.upsert(&root)?;
+            }
         }
         Ok(cluster)
     }
@@ -509,6 +517,118 @@ impl Cluster {
             }),
         }
     }
+}
+
+/// The text of each element of the top-level object's `items` array, or
+/// None if the text is not an object with an `items` array. Only the
+/// structure is checked here (strings, nesting); each element is then
+/// parsed on its own.
+fn list_items(text: &str) -> Result<Option<Vec<&str>>, String> {
+    let b = text.as_bytes();
+    let skip_ws = |mut i: usize| {
+        while i < b.len() && b[i].is_ascii_whitespace() {
+            i += 1;
+        }
+        i
+    };
+    // The end (one past the closing quote) of the string starting at `i`.
+    let string_end = |mut i: usize| -> Result<usize, String> {
+        i += 1;
+        while i < b.len() {
+            match b[i] {
+                b'\\' => i += 2,
+                b'"' => return Ok(i + 1),
+                _ => i += 1,
+            }
+        }
+        Err("unterminated string".into())
+    };
+    // The end of the value starting at `i`.
+    let value_end = |mut i: usize| -> Result<usize, String> {
+        let mut depth = 0usize;
+        while i < b.len() {
+            match b[i] {
+                b'"' => {
+                    i = string_end(i)?;
+                    if depth == 0 {
+                        return Ok(i);
+                    }
+                    continue;
+                }
+                b'{' | b'[' => depth += 1,
+                b'}' | b']' => {
+                    if depth == 0 {
+                        return Ok(i);
+                    }
+                    depth -= 1;
+                    if depth == 0 {
+                        return Ok(i + 1);
+                    }
+                }
+                b',' if depth == 0 => return Ok(i),
+                _ => {}
+            }
+            i += 1;
+        }
+        if depth == 0 {
+            Ok(i)
+        } else {
+            Err("unterminated object or array".into())
+        }
+    };
+    let mut i = skip_ws(0);
+    if b.get(i) != Some(&b'{') {
+        return Ok(None);
+    }
+    i = skip_ws(i + 1);
+    let mut found = None;
+    while i < b.len() && b[i] != b'}' {
+        if b[i] != b'"' {
+            return Err(format!("expected a key at byte {i}"));
+        }
+        let key_end = string_end(i)?;
+        let key = &text[i + 1..key_end - 1];
+        i = skip_ws(key_end);
+        if b.get(i) != Some(&b':') {
+            return Err(format!("expected ':' at byte {i}"));
+        }
+        i = skip_ws(i + 1);
+        if key == "items" && b.get(i) == Some(&b'[') {
+            let mut items = Vec::new();
+            i = skip_ws(i + 1);
+            while b.get(i) != Some(&b']') {
+                let end = value_end(i)?;
+                if end == i {
+                    return Err(format!("expected a value at byte {i}"));
+                }
+                items.push(&text[i..end]);
+                i = skip_ws(end);
+                match b.get(i) {
+                    Some(b',') => i = skip_ws(i + 1),
+                    Some(b']') => {}
+                    _ => return Err(format!("expected ',' or ']' at byte {i}")),
+                }
+            }
+            found = Some(items);
+            i = skip_ws(i + 1);
+            if b.get(i) == Some(&b',') {
+                i = skip_ws(i + 1);
+            }
+            continue;
+        }
+        let end = value_end(i)?;
+        if end == i {
+            return Err(format!("expected a value at byte {i}"));
+        }
+        i = skip_ws(end);
+        if b.get(i) == Some(&b',') {
+            i = skip_ws(i + 1);
+        }
+    }
+    if b.get(i) != Some(&b'}') || skip_ws(i + 1) != b.len() {
+        return Err("unterminated object, or text after it".into());
+    }
+    Ok(found)
 }
 
 fn parse_service(item: &Value) -> Result<Svc, Refusal> {

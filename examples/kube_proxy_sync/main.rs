@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use common::Args;
 use common::print_table;
-use common::proxier::{Cidr, Cluster, Config, Family, Proxier, SyncError, Synced};
+use common::proxier::{Cidr, Cluster, Config, Family, Proxier, SyncError, Synced, desired};
 use lvs::Scheduler;
 use serde_json::Value;
 
@@ -154,8 +154,17 @@ fn main() {
     args.done();
     let started = Instant::now();
     let text = read_input(&args, &file);
+    let read = started.elapsed();
     let cluster = Cluster::from_json(&text).unwrap_or_else(|r| fail(SyncError::Refused(r)));
-    let synced = proxier.sync(&cluster).unwrap_or_else(|e| fail(e));
+    let parsed = started.elapsed();
+    let node_addresses = proxier.node_addresses().unwrap_or_else(|e| fail(e));
+    let want = desired(&cluster, &proxier.config, &node_addresses)
+        .unwrap_or_else(|r| fail(SyncError::Refused(r)));
+    let computed = started.elapsed();
+    let synced = proxier
+        .program(&want, node_addresses.len())
+        .unwrap_or_else(|e| fail(e));
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     let r = &synced.report;
     println!(
         "{} Services -> {} virtual services; node {node:?} ({} node addresses); kube-ipvs0: +{} -{}",
@@ -166,7 +175,8 @@ fn main() {
         synced.unbound.len(),
     );
     println!(
-        "services: +{} ~{} -{}; destinations: +{} ~{} -{}; draining {}; failures {}; {:.1} ms",
+        "services: +{} ~{} -{}; destinations: +{} ~{} -{}; draining {}; failures {}; {:.1} ms \
+         (read {:.1}, parse {:.1}, compute {:.1}, apply {:.1})",
         r.added_services.len(),
         r.updated_services.len(),
         r.removed_services.len(),
@@ -175,7 +185,11 @@ fn main() {
         r.removed_destinations.len(),
         r.draining_destinations.len(),
         r.failures.len(),
-        started.elapsed().as_secs_f64() * 1000.0,
+        ms(started.elapsed()),
+        ms(read),
+        ms(parsed - read),
+        ms(computed - parsed),
+        ms(started.elapsed() - computed),
     );
     for f in &r.failures {
         eprintln!("failed: {}: {}", f.op, f.error);
