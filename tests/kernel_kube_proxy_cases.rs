@@ -214,6 +214,23 @@ fn nodeport_addresses_cidr_selects_node_addresses() {
     );
 }
 
+#[test]
+#[ignore = "needs a kernel with IPVS: run scripts/test (UML guest)"]
+fn scheduler_flags_mh_sets_mh_port() {
+    case(
+        &["100.101.102.103"],
+        "nodeport-ipv4",
+        &["--scheduler", "mh"],
+        &[
+            "-A -t 10.20.30.41:80 -s mh -b mh-port",
+            "-a -t 10.20.30.41:80 -r 10.180.0.1:80 -m -w 1",
+            "-A -t 100.101.102.103:3001 -s mh -b mh-port",
+            "-a -t 100.101.102.103:3001 -r 10.180.0.1:80 -m -w 1",
+        ],
+        &["10.20.30.41/32"],
+    );
+}
+
 // ---- TestNodePortIPv6 ----
 
 #[test]
@@ -238,22 +255,27 @@ fn nodeport_ipv6() {
 #[test]
 #[ignore = "needs a kernel with IPVS: run scripts/test (UML guest)"]
 fn external_ips_of_the_family_only() {
-    // 2012::51 is of the other family: nothing. 127.0.0.1 is not a node
-    // address (loopback), so kube-proxy binds it on kube-ipvs0 too.
-    case(
-        &["100.101.102.103"],
-        "external-ips",
-        &["--ip-family", "ipv4"],
-        &[
-            "-A -t 10.20.30.41:80 -s rr",
-            "-a -t 10.20.30.41:80 -r 10.180.0.1:80 -m -w 1",
-            "-A -t 50.60.70.81:80 -s rr",
-            "-a -t 50.60.70.81:80 -r 10.180.0.1:80 -m -w 1",
-            "-A -t 127.0.0.1:80 -s rr",
-            "-a -t 127.0.0.1:80 -r 10.180.0.1:80 -m -w 1",
-        ],
-        &["10.20.30.41/32", "50.60.70.81/32", "127.0.0.1/32"],
-    );
+    // 2012::51 is of the other family: nothing, whether the IPv6 proxier
+    // runs (the default) or not. 127.0.0.1 is not a node address
+    // (loopback), so kube-proxy binds it on kube-ipvs0 too.
+    let lines = [
+        "-A -t 10.20.30.41:80 -s rr",
+        "-a -t 10.20.30.41:80 -r 10.180.0.1:80 -m -w 1",
+        "-A -t 50.60.70.81:80 -s rr",
+        "-a -t 50.60.70.81:80 -r 10.180.0.1:80 -m -w 1",
+        "-A -t 127.0.0.1:80 -s rr",
+        "-a -t 127.0.0.1:80 -r 10.180.0.1:80 -m -w 1",
+    ];
+    let bound = ["10.20.30.41/32", "50.60.70.81/32", "127.0.0.1/32"];
+    for flags in [&["--ip-family", "ipv4"][..], &[]] {
+        case(
+            &["100.101.102.103", "2001:db8::1:1"],
+            "external-ips",
+            flags,
+            &lines,
+            &bound,
+        );
+    }
 }
 
 #[test]
