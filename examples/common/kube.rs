@@ -275,6 +275,11 @@ fn report_lines(report: &ApplyReport, desired: &[VirtualServer], out: &mut Vec<S
     for (id, addr) in &report.removed_destinations {
         out.push(format!("removed destination {addr} from {id}"));
     }
+    for (id, addr) in &report.draining_destinations {
+        out.push(format!(
+            "draining destination {addr} of {id}: weight 0 until its connections end"
+        ));
+    }
 }
 
 /// What a run did: its changes, remarks, and what the kernel refused.
@@ -404,7 +409,11 @@ impl Node {
             .ipvs
             .apply(
                 &rules.services,
-                &ApplyOptions::new().scope(|id| ids.contains(id)),
+                // kube-proxy's graceful termination: a leaving endpoint
+                // with connections drains at weight 0 first.
+                &ApplyOptions::new()
+                    .graceful(true)
+                    .scope(|id| ids.contains(id)),
             )
             .unwrap_or_else(|e| die("applying the rule set", e));
         report_lines(&report, &rules.services, changes);
