@@ -259,8 +259,8 @@ pub struct Svc {
 }
 
 impl Svc {
-    /// A ClusterIP Service with one TCP port, no endpoints yet (for the
-    /// rule-set examples).
+    /// A ClusterIP Service with one port (for the rule-set examples;
+    /// endpoints come as EndpointSlices).
     pub fn new(namespace: &str, name: &str, cluster_ip: IpAddr, port: ServicePort) -> Self {
         Svc {
             namespace: namespace.to_string(),
