@@ -119,11 +119,14 @@
 
 mod apply;
 mod batch;
+pub mod conn;
 mod error;
 mod handle;
 mod ipvs;
 mod link;
 mod netlink;
+pub mod sysctl;
+pub mod text;
 
 pub use apply::{ApplyOptions, ApplyReport, VirtualServer};
 pub use batch::{Batch, BatchReport, BatchWriter, Failure};
