@@ -757,7 +757,10 @@ fn parse_endpoint(value: &str, protocol: Protocol, names: &Names) -> Option<(IpA
     };
     let ip: IpAddr = match host.parse() {
         Ok(ip) => ip,
-        Err(_) => names.host_address(host)?,
+        Err(_) => match inet_aton(host) {
+            Some(v4) if !value.starts_with('[') => IpAddr::V4(v4),
+            _ => names.host_address(host)?,
+        },
     };
     let port = match port {
         None => None,
@@ -771,6 +774,14 @@ fn parse_endpoint(value: &str, protocol: Protocol, names: &Names) -> Option<(IpA
 
 pub(crate) fn parse_args_with(words: &[&str], names: &Names) -> Result<Command, ArgError> {
     let tokens = tokenize(words)?;
+    // ipvsadm takes the command from the first option: anything else
+    // first is a usage error.
+    if let Some((word, w, _)) = tokens.first()
+        && !matches!(word, Word::Cmd(_))
+    {
+        let w = if w.is_empty() { words[0] } else { w };
+        return Err(ArgError::usage(w, format!("`{w}' is no command")));
+    }
     let mut p = Parts {
         cmd: None,
         opts: Vec::new(),
@@ -1362,14 +1373,60 @@ fn check_tunnel(kind: TunnelType, opts: &[Opt]) -> Result<(), ArgError> {
 
 fn parse_netmask(m: &str, family: AddressFamily) -> Result<Netmask, ArgError> {
     match family {
-        AddressFamily::Ipv4 => m
-            .parse::<Ipv4Addr>()
+        AddressFamily::Ipv4 => inet_aton(m)
             .map(Netmask::Ipv4)
+            .ok_or(())
             .map_err(|_| ArgError::invalid(Some(m), "illegal virtual server netmask specified")),
         AddressFamily::Ipv6 => number("-M", m, 1, 128, "ipv6 netmask")
             .map(|n| Netmask::Ipv6(n as u8))
             .map_err(|_| ArgError::invalid(Some(m), "illegal ipv6 netmask specified")),
     }
+}
+
+/// An IPv4 address in any form C's `inet_aton` takes (ipvsadm reads
+/// addresses and masks with it): 1 to 4 parts, each decimal, octal
+/// (leading 0) or hex (0x), the last filling the remaining bytes.
+fn inet_aton(s: &str) -> Option<Ipv4Addr> {
+    let parts: Vec<&str> = s.split('.').collect();
+    if parts.is_empty() || parts.len() > 4 {
+        return None;
+    }
+    let mut nums = Vec::with_capacity(4);
+    for p in &parts {
+        let (digits, radix) = if let Some(h) = p.strip_prefix("0x").or_else(|| p.strip_prefix("0X"))
+        {
+            (h, 16)
+        } else if p.len() > 1 && p.starts_with('0') {
+            (&p[1..], 8)
+        } else {
+            (*p, 10)
+        };
+        if digits.is_empty() && radix != 8 {
+            return None;
+        }
+        let n = if digits.is_empty() {
+            0
+        } else {
+            u32::from_str_radix(digits, radix).ok()?
+        };
+        if !digits.bytes().all(|b| (b as char).is_digit(radix)) {
+            return None;
+        }
+        nums.push(n);
+    }
+    let (last, head) = nums.split_last()?;
+    if head.iter().any(|n| *n > 255) {
+        return None;
+    }
+    let shift = 8 * (4 - head.len() as u32);
+    if shift < 32 && u64::from(*last) >= 1u64 << shift {
+        return None;
+    }
+    let mut v: u32 = 0;
+    for (i, n) in head.iter().enumerate() {
+        v |= n << (24 - 8 * i);
+    }
+    Some(Ipv4Addr::from(v | last))
 }
 
 /// ipvsadm's `-b` words for a scheduler.
@@ -1480,6 +1537,24 @@ mod tests {
         assert_eq!(parse("--set 1 2").unwrap_err().exit_code(), 2);
         assert_eq!(parse("-A -t 1.2.3.5:80 -o").unwrap_err().exit_code(), 2);
         assert_eq!(parse("--tun-type gue").unwrap_err().exit_code(), 255);
+        assert_eq!(parse("-f 0 -A").unwrap_err().exit_code(), 255);
+        assert_eq!(parse("-A -f 0").unwrap_err().exit_code(), 2);
+    }
+
+    #[test]
+    fn addresses_as_inet_aton_reads_them() {
+        assert_eq!(inet_aton("64"), Some(Ipv4Addr::new(0, 0, 0, 64)));
+        assert_eq!(inet_aton("10.1"), Some(Ipv4Addr::new(10, 0, 0, 1)));
+        assert_eq!(inet_aton("0x7f.1"), Some(Ipv4Addr::new(127, 0, 0, 1)));
+        assert_eq!(inet_aton("010.0.0.1"), Some(Ipv4Addr::new(8, 0, 0, 1)));
+        assert_eq!(
+            inet_aton("255.255.255.0"),
+            Some(Ipv4Addr::new(255, 255, 255, 0))
+        );
+        assert_eq!(inet_aton("999.1.1.1"), None);
+        assert_eq!(inet_aton("1.2.3.4.5"), None);
+        assert_eq!(inet_aton("a"), None);
+        assert_eq!(inet_aton(""), None);
     }
 
     #[test]
