@@ -250,6 +250,59 @@ UDP 0A000002 13C4 0A000001 13C4 0A000101 13C4 NONE            179 sip 1234@host
         );
     }
 
+    /// A table of a million connections, generated as it is read: the
+    /// reader holds one line at a time.
+    struct Million {
+        next: usize,
+        line: Vec<u8>,
+        pos: usize,
+    }
+
+    impl io::Read for Million {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            if self.pos == self.line.len() {
+                if self.next == 1_000_001 {
+                    return Ok(0);
+                }
+                self.line = if self.next == 0 {
+                    b"Pro FromIP   FPrt ToIP     TPrt DestIP   DPrt State       Expires PEName PEData\n"
+                        .to_vec()
+                } else {
+                    format!(
+                        "TCP {:08X} {:04X} 0A000001 0050 0A000101 1F90 ESTABLISHED     899\n",
+                        0x0B00_0000 + self.next,
+                        self.next % 65536
+                    )
+                    .into_bytes()
+                };
+                self.next += 1;
+                self.pos = 0;
+            }
+            let n = buf.len().min(self.line.len() - self.pos);
+            buf[..n].copy_from_slice(&self.line[self.pos..self.pos + n]);
+            self.pos += n;
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn a_million_connections_stream() {
+        let input = BufReader::new(Million {
+            next: 0,
+            line: Vec::new(),
+            pos: 0,
+        });
+        let mut n = 0;
+        let mut last = None;
+        for c in Connections::new(input) {
+            let c = c.unwrap();
+            n += 1;
+            last = Some(c.client);
+        }
+        assert_eq!(n, 1_000_000);
+        assert_eq!(last, Some("11.15.66.64:16960".parse().unwrap()));
+    }
+
     #[test]
     fn bad_lines_are_errors_with_their_number_never_panics() {
         let text = "Pro header\nTCP 0A000002 D431\nTCP zz 0050 0A000001 0050 0A000101 1F90 X 1\n";
