@@ -6,7 +6,7 @@ mod common;
 
 use std::net::SocketAddr;
 
-use common::traffic::{CLIENT, DIRECTOR, Lab, hold};
+use common::traffic::{CLIENT, DIRECTOR, Lab, connect, hold};
 use common::*;
 use lvs::conn::{Connection, Connections};
 use lvs::*;
@@ -75,7 +75,7 @@ fn real_connections_read_back_typed_v4_and_v6() {
     let vip6: SocketAddr = "[fd00:50::1]:80".parse().unwrap();
     for (vip, dests) in [
         (vip4, ["10.244.1.5:80", "10.244.2.5:80"]),
-        (vip6, ["[fd00:244:1::5]:80", "[fd00:244:2::5]:80"]),
+        (vip6, ["[fd00:244:1::5]:8080", "[fd00:244:2::5]:8080"]),
     ] {
         let id = ServiceId::tcp(vip);
         ipvs.add_service(&Service::new(id).with_scheduler(Scheduler::RoundRobin))
@@ -89,7 +89,34 @@ fn real_connections_read_back_typed_v4_and_v6() {
         }
     }
     let held4: Vec<_> = (0..3).map(|_| hold(&lab.client, vip4)).collect();
-    let held6: Vec<_> = (0..2).map(|_| hold(&lab.client, vip6)).collect();
+    // The lab's servers are IPv4 only: an IPv6 listener on 8080 in each
+    // backend, keeping what it accepts open.
+    for (i, b) in lab.backends.iter().enumerate() {
+        let addr: SocketAddr = format!("[fd00:244:{}::5]:8080", i + 1).parse().unwrap();
+        b.ns.spawn_in(move || {
+            let l = std::net::TcpListener::bind(addr).expect("bind v6");
+            let mut keep = Vec::new();
+            for s in l.incoming().flatten() {
+                keep.push(s);
+            }
+        });
+    }
+    let held6: Vec<_> = (0..2)
+        .map(|_| {
+            // The listeners start on their own threads: retry while they bind.
+            let mut tries = 0;
+            loop {
+                match connect(&lab.client, vip6) {
+                    Ok(s) => break s,
+                    Err(e) if tries == 50 => panic!("connect {vip6}: {e}"),
+                    Err(_) => {
+                        tries += 1;
+                        std::thread::sleep(std::time::Duration::from_millis(100));
+                    }
+                }
+            }
+        })
+        .collect();
 
     let conns = table(&lab.director);
     let v4: Vec<&Connection> = conns.iter().filter(|c| c.virtual_addr == vip4).collect();
