@@ -392,6 +392,47 @@ mod tests {
     }
 
     #[test]
+    fn destination_counters_keep_64_bits() {
+        use crate::{Destination, Service, Stats};
+        let id = ServiceId::tcp("10.0.0.1:80".parse().unwrap());
+        let entry = ServiceEntry {
+            service: Service::new(id),
+            stats: Stats::default(),
+            unknown: Vec::new(),
+        };
+        let mut dests = vec![DestinationEntry {
+            destination: Destination::new("10.0.1.1:80".parse().unwrap()),
+            active_connections: 0,
+            inactive_connections: 0,
+            persistent_connections: 0,
+            stats: Stats {
+                bytes_in: 5_000_000_000,
+                packets_in_per_second: 4_294_967_296 + 7,
+                ..Stats::default()
+            },
+            unknown: Vec::new(),
+        }];
+        let mut out = Vec::new();
+        let opts = ListOptions {
+            format: ListFormat::Stats,
+            numeric: true,
+            exact: true,
+            ..ListOptions::default()
+        };
+        write_service_listing(&mut out, &entry, &mut dests, &opts, &Names::none()).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.contains(" 5000000000"), "{text}");
+        let mut out = Vec::new();
+        let opts = ListOptions {
+            format: ListFormat::Rate,
+            ..opts
+        };
+        write_service_listing(&mut out, &entry, &mut dests, &opts, &Names::none()).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.contains(" 4294967303 "), "{text}");
+    }
+
+    #[test]
     fn large_numbers_as_ipvsadm() {
         assert_eq!(num(0, false), "        0");
         assert_eq!(num(99_999_999, false), " 99999999");
