@@ -19,6 +19,12 @@ D = 4
 REPS = 3
 ENV = dict(os.environ, PYTHONPATH=PYPATH)
 GO_VERSION = os.environ.get("LVS_BENCH_GO_VERSION", "?")
+# lvsadm (examples/lvsadm, release): `lvsadm -R` and `-Sn`, whole process,
+# on the same rule file as `ipvsadm -R`.
+LVSADM = os.environ.get("LVS_BENCH_LVSADM", "")
+# LVS_BENCH_ONLY=ipvsadm,lvsadm runs only those tools (and no strace run
+# for the others): a quick comparison.
+ONLY = [t for t in os.environ.get("LVS_BENCH_ONLY", "").split(",") if t]
 
 
 class PeerFailed(Exception):
@@ -149,10 +155,18 @@ def main():
             creators["moby/ipvs"] = lambda: sh(MOBY, "create", str(n), str(D))
             dumpers["moby/ipvs"] = lambda: sh(MOBY, "dump", str(n), str(D))
             editors["moby/ipvs"] = lambda: sh(MOBY, "edit", str(n))
+        if LVSADM:
+            creators["lvsadm"] = lambda: sh("sh", "-c", f"{LVSADM} -R < {rulefile.name}")
+            dumpers["lvsadm"] = lambda: sh(LVSADM, "-Sn")
         if pyroute2:
             creators["pyroute2"] = lambda: sh(*py, "create", str(n), str(D))
             dumpers["pyroute2"] = lambda: sh(*py, "dump", str(n), str(D))
             editors["pyroute2"] = lambda: sh(*py, "edit", str(n))
+        if ONLY:
+            for d in (creators, dumpers, editors):
+                for t in list(d):
+                    if t not in ONLY:
+                        del d[t]
         for rep in range(REPS):
             out, _ = sh(PEERS, "canary")
             canary.append(float(out.split()[1]))
@@ -170,22 +184,24 @@ def main():
                     sys.exit(f"bench: {tool} created {got}, not {(n, n * D)}")
                 print(f"  N={n} round {rep + 1}: create {tool:<15} {wall:8.3f} s", file=sys.stderr, flush=True)
             for tool, out, wall in rotated(dumpers, rep, n):
-                if tool == "ipvsadm" and (out.count("\n-A") + out.startswith("-A"), out.count("\n-a")) != (n, n * D):
-                    sys.exit("bench: ipvsadm -Sn incomplete")
+                if tool in ("ipvsadm", "lvsadm") and (out.count("\n-A") + out.startswith("-A"), out.count("\n-a")) != (n, n * D):
+                    sys.exit(f"bench: {tool} -Sn incomplete")
                 rec(n, "dump", tool, wall)
                 if tool.startswith("lvs"):
                     rec(n, "dump (in-process)", tool, inner(out))
                 print(f"  N={n} round {rep + 1}: dump   {tool:<15} {wall:8.3f} s", file=sys.stderr, flush=True)
-            out, wall = sh(PEERS, "idle-apply", str(n), str(D))
-            if "changes 0" not in out:
-                sys.exit(f"bench: idle apply changed something: {out}")
-            rec(n, "idle apply", "lvs apply", wall)
+            if not ONLY or "lvs apply" in ONLY:
+                out, wall = sh(PEERS, "idle-apply", str(n), str(D))
+                if "changes 0" not in out:
+                    sys.exit(f"bench: idle apply changed something: {out}")
+                rec(n, "idle apply", "lvs apply", wall)
             for tool, out, wall in rotated(editors, rep, n):
                 rec(n, "edit one", tool, wall if tool == "ipvsadm" else inner(out))
             flush()
-            out, _ = sh(PEERS, "create", "limit", str(n), str(D))
-            rec(n, "create (in-process)", "limit", inner(out))
-            flush()
+            if not ONLY:
+                out, _ = sh(PEERS, "create", "limit", str(n), str(D))
+                rec(n, "create (in-process)", "limit", inner(out))
+                flush()
         os.unlink(rulefile.name)
 
     # System calls per operation, counted in a separate, untimed run.
@@ -205,12 +221,17 @@ def main():
         ("dump", "lvs one-pass"): [PEERS, "dump", "onepass", str(n), str(D)],
         ("idle apply", "lvs apply"): [PEERS, "idle-apply", str(n), str(D)],
     }
+    if LVSADM:
+        counted[("create", "lvsadm")] = ["sh", "-c", f"{LVSADM} -R < {rulefile.name}"]
+        counted[("dump", "lvsadm")] = [LVSADM, "-Sn"]
     if MOBY:
         counted[("create", "moby/ipvs")] = [MOBY, "create", str(n), str(D)]
         counted[("dump", "moby/ipvs")] = [MOBY, "dump", str(n), str(D)]
     if pyroute2:
         counted[("create", "pyroute2")] = [*py, "create", str(n), str(D)]
         counted[("dump", "pyroute2")] = [*py, "dump", str(n), str(D)]
+    if ONLY:
+        counted = {k: v for k, v in counted.items() if k[1] in ONLY}
     for (op, tool), cmd in counted.items():
         if op == "create":
             flush()
@@ -252,7 +273,7 @@ def main():
         print("|---|---:|---:|---:|---:|---:|---:|")
         base_c = med(results.get((n, "create", "ipvsadm"), []))
         base_d = med(results.get((n, "dump", "ipvsadm"), []))
-        tools = ["ipvsadm", "moby/ipvs", "pyroute2", "lvs one-by-one", "lvs batch", "lvs stream", "lvs apply", "lvs one-pass", "lvs"]
+        tools = ["ipvsadm", "lvsadm", "moby/ipvs", "pyroute2", "lvs one-by-one", "lvs batch", "lvs stream", "lvs apply", "lvs one-pass", "lvs"]
         for tool in tools:
             c = med(results.get((n, "create", tool), []))
             d = med(results.get((n, "dump", tool), []))
@@ -287,7 +308,7 @@ def main():
     print()
     print("| tool | create | dump | idle re-apply |")
     print("|---|---:|---:|---:|")
-    for tool in ["ipvsadm", "moby/ipvs", "pyroute2", "lvs one-by-one", "lvs batch", "lvs stream", "lvs apply", "lvs one-pass"]:
+    for tool in ["ipvsadm", "lvsadm", "moby/ipvs", "pyroute2", "lvs one-by-one", "lvs batch", "lvs stream", "lvs apply", "lvs one-pass"]:
         row = [sc.get((op, tool)) for op in ("create", "dump", "idle apply")]
         if all(v is None for v in row):
             continue

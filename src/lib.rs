@@ -106,6 +106,15 @@
 //! [`Forwarding`] and [`TunnelType`]. With the `serde` feature, the model
 //! types serialize (a desired state kept in a file).
 //!
+//! # ipvsadm's formats, the connection table, the sysctls
+//!
+//! [`text`] reads and writes ipvsadm's words: its command lines, the rule
+//! format of `ipvsadm -S` / `-R` (plus a superset that loses nothing) and
+//! its `-L` listings, byte for byte. [`conn`] streams the connection table
+//! (`/proc/net/ip_vs_conn`, which has no netlink command) as typed entries,
+//! and [`sysctl`] reads and writes the `net.ipv4.vs.*` settings of a
+//! namespace. The `lvsadm` example is ipvsadm rebuilt on them.
+//!
 //! # Kernel versions
 //!
 //! Tested against Linux 6.1. The attributes arrived over time: 64-bit
@@ -119,11 +128,14 @@
 
 mod apply;
 mod batch;
+pub mod conn;
 mod error;
 mod handle;
 mod ipvs;
 mod link;
 mod netlink;
+pub mod sysctl;
+pub mod text;
 
 pub use apply::{ApplyOptions, ApplyReport, VirtualServer};
 pub use batch::{Batch, BatchReport, BatchWriter, Failure};

@@ -7,7 +7,7 @@ pub(crate) mod attr;
 pub(crate) mod channel;
 pub(crate) mod genl;
 pub(crate) mod message;
-mod netns;
+pub(crate) mod netns;
 pub(crate) mod socket;
 
 pub(crate) use channel::{Channel, Namespace};
