@@ -5,7 +5,7 @@
 
 use std::net::SocketAddr;
 
-use crate::ipvs::consts::*;
+use crate::ipvs::consts::IPVS_CMD_ATTR_DEST;
 use crate::ipvs::reply::*;
 use crate::ipvs::request::Request;
 use crate::netlink::attr::{RawNla, walk};
@@ -101,6 +101,25 @@ fn top(message: &[u8]) -> Vec<RawNla<'_>> {
         .unwrap()
 }
 
+/// Add and edit of a destination: the DEST nest is byte for byte
+/// ipvsadm's (both send every destination field), the SERVICE nest is the
+/// start of ipvsadm's (which fills every service field where the kernel
+/// reads only the identity).
+#[track_caller]
+fn assert_prefix_dest_equal(name: &str, request: Request) {
+    let golden = load(name);
+    let ours = request.encode(family_of(&golden));
+    assert_prefix(name, request);
+    let dest = |m: &[u8]| {
+        top(m)
+            .into_iter()
+            .find(|a| a.kind == IPVS_CMD_ATTR_DEST)
+            .map(|a| a.value.to_vec())
+            .unwrap_or_else(|| panic!("{name}: no DEST nest"))
+    };
+    assert_eq!(dest(&ours), dest(&golden), "{name}: DEST nest");
+}
+
 /// For requests where `lvs` sends less than ipvsadm: the same command and
 /// flags, the same attributes in the same order, and each nest of ours is
 /// byte for byte the start of ipvsadm's (ipvsadm fills every service
@@ -180,29 +199,29 @@ fn destination_requests_match_ipvsadms() {
     let masq = Destination::new(sa("10.0.1.1:8080"))
         .with_weight(3)
         .with_thresholds(100, 50);
-    assert_prefix(
+    assert_prefix_dest_equal(
         "add_dest_masq",
         Request::add_destination(&t, &masq).unwrap(),
     );
     let route = Destination::new(sa("10.0.1.2:80"))
         .with_forwarding(Forwarding::DirectRouting)
         .with_weight(70000);
-    assert_prefix(
+    assert_prefix_dest_equal(
         "add_dest_route",
         Request::add_destination(&t, &route).unwrap(),
     );
     let gue = Destination::new(sa("10.0.1.4:80")).with_forwarding(Forwarding::Tunnel(
         Tunnel::gue(6080).with_flags(TunnelFlags::CSUM),
     ));
-    assert_prefix("add_dest_gue", Request::add_destination(&t, &gue).unwrap());
+    assert_prefix_dest_equal("add_dest_gue", Request::add_destination(&t, &gue).unwrap());
     let gre =
         Destination::new(sa("[2001:db8::5]:80")).with_forwarding(Forwarding::Tunnel(Tunnel::gre()));
-    assert_prefix(
+    assert_prefix_dest_equal(
         "add_dest_gre_mixed",
         Request::add_destination(&t, &gre).unwrap(),
     );
     let edit = Destination::new(sa("10.0.1.1:8080")).with_weight(0);
-    assert_prefix("edit_dest", Request::update_destination(&t, &edit).unwrap());
+    assert_prefix_dest_equal("edit_dest", Request::update_destination(&t, &edit).unwrap());
     assert_prefix(
         "del_dest",
         Request::delete_destination(&t, sa("10.0.1.2:80")).unwrap(),
@@ -330,22 +349,45 @@ fn kernel_info_and_config_replies_decode() {
     );
 }
 
+/// The parser a captured reply is meant for, by the reply's name.
+fn parse_as(name: &str, payload: &[u8]) -> crate::Result<()> {
+    if name.starts_with("service_") {
+        parse_service_reply(payload).map(drop)
+    } else if name.starts_with("dest_") {
+        parse_dest_reply(payload, AddressFamily::Ipv4).map(drop)
+    } else if name == "get_info_reply" {
+        parse_info(payload).map(drop)
+    } else if name == "get_config_reply" {
+        parse_config(payload).map(drop)
+    } else {
+        panic!("{name}: no parser named for this reply; add it to parse_as")
+    }
+}
+
 #[test]
 fn every_truncation_of_every_reply_is_an_error_not_a_panic() {
-    for (name, bytes) in replies() {
+    let replies = replies();
+    assert!(replies.len() >= 8, "the captured replies are all here");
+    for (name, bytes) in replies {
         let p = &bytes[16..];
+        // The whole reply parses...
+        parse_as(name, p).unwrap_or_else(|e| panic!("{name}: whole reply: {e}"));
         for cut in 0..p.len() {
             let short = &p[..cut];
-            // A reply cut anywhere inside a needed attribute must not parse
-            // into a value silently; at worst it is an error.
+            // ...and a reply cut anywhere (so missing at least part of an
+            // attribute the kernel always sends) is an error for its own
+            // parser, never a value with a silent 0 in it.
+            let result = parse_as(name, short);
+            assert!(
+                result.is_err(),
+                "{name} cut at {cut} of {} bytes parsed as Ok",
+                p.len()
+            );
+            // The other parsers never panic on it either.
             let _ = parse_service_reply(short);
             let _ = parse_dest_reply(short, AddressFamily::Ipv6);
             let _ = parse_info(short);
             let _ = parse_config(short);
         }
-        // Cutting the genl header away is always an error.
-        assert!(parse_service_reply(&p[..2]).is_err(), "{name}");
-        assert!(parse_info(&p[..3]).is_err(), "{name}");
-        let _ = IPVS_CMD_ATTR_SERVICE;
     }
 }

@@ -40,38 +40,51 @@ pub(crate) fn parse_daemon_reply(payload: &[u8]) -> Result<SyncDaemon> {
     SyncDaemon::parse(nest(payload, IPVS_CMD_ATTR_DAEMON, "daemon")?.value)
 }
 
-/// The `GET_INFO` reply.
+/// The `GET_INFO` reply. The kernel always sends both attributes
+/// (`ip_vs_genl_get_cmd`): a reply without one is an error, never a 0.
 pub(crate) fn parse_info(payload: &[u8]) -> Result<Info> {
     let (_, attrs) = decode(payload)?;
     let mut version = None;
-    let mut size = 0;
+    let mut size = None;
     for nla in attrs {
         let nla = nla?;
         match nla.kind {
             IPVS_INFO_ATTR_VERSION => version = Some(nla.u32("info.version")?),
-            IPVS_INFO_ATTR_CONN_TAB_SIZE => size = nla.u32("info.conn_tab_size")?,
+            IPVS_INFO_ATTR_CONN_TAB_SIZE => size = Some(nla.u32("info.conn_tab_size")?),
             _ => {}
         }
     }
     let version = version.ok_or_else(|| Error::Decode("GET_INFO reply without version".into()))?;
+    let size = size
+        .ok_or_else(|| Error::Decode("GET_INFO reply without the connection table size".into()))?;
     Ok(Info {
         version: Version::from_code(version),
         connection_table_size: size,
     })
 }
 
-/// The `GET_CONFIG` reply.
+/// The `GET_CONFIG` reply. Every kernel `lvs` supports (5.10 and later,
+/// built with `CONFIG_IP_VS_PROTO_TCP` and `_UDP`, as every distribution
+/// kernel is) sends all three timeouts: a reply without one is an error,
+/// never a silent 0 (which would read as "unchanged" if written back).
 pub(crate) fn parse_config(payload: &[u8]) -> Result<ConnectionTimeouts> {
     let (_, attrs) = decode(payload)?;
-    let mut t = ConnectionTimeouts::default();
+    let (mut tcp, mut tcp_fin, mut udp) = (None, None, None);
     for nla in attrs {
         let nla = nla?;
         match nla.kind {
-            IPVS_CMD_ATTR_TIMEOUT_TCP => t.tcp = nla.u32("timeout_tcp")?,
-            IPVS_CMD_ATTR_TIMEOUT_TCP_FIN => t.tcp_fin = nla.u32("timeout_tcp_fin")?,
-            IPVS_CMD_ATTR_TIMEOUT_UDP => t.udp = nla.u32("timeout_udp")?,
+            IPVS_CMD_ATTR_TIMEOUT_TCP => tcp = Some(nla.u32("timeout_tcp")?),
+            IPVS_CMD_ATTR_TIMEOUT_TCP_FIN => tcp_fin = Some(nla.u32("timeout_tcp_fin")?),
+            IPVS_CMD_ATTR_TIMEOUT_UDP => udp = Some(nla.u32("timeout_udp")?),
             _ => {}
         }
     }
-    Ok(t)
+    let need = |v: Option<u32>, what: &str| {
+        v.ok_or_else(|| Error::Decode(format!("GET_CONFIG reply without the {what} timeout")))
+    };
+    Ok(ConnectionTimeouts {
+        tcp: need(tcp, "tcp")?,
+        tcp_fin: need(tcp_fin, "tcp_fin")?,
+        udp: need(udp, "udp")?,
+    })
 }
