@@ -196,3 +196,73 @@ pub fn run_example(ns: &TestNetns, name: &str, args: &[&str]) -> String {
 pub fn sa(s: &str) -> std::net::SocketAddr {
     s.parse().unwrap()
 }
+
+/// The guest kernel's module tree, as scripts/uml set it up.
+pub struct ModuleTree {
+    /// `/…/modules/<release>`.
+    pub dir: PathBuf,
+    /// The kernel's release (`uname -r`).
+    pub release: String,
+    modules: std::collections::HashSet<String>,
+}
+
+impl ModuleTree {
+    /// Whether the kernel has module `name` (as a file in the tree, any
+    /// compression, or built in).
+    pub fn has(&self, name: &str) -> bool {
+        self.modules.contains(name)
+    }
+}
+
+/// The module tree of the running guest kernel: `LVS_UML_MODULE_TREE`,
+/// which scripts/uml sets; panics (the test fails) when it is not set or
+/// not this kernel's, so that a check based on it can never pass vacuously.
+pub fn module_tree() -> ModuleTree {
+    let dir = PathBuf::from(
+        std::env::var_os("LVS_UML_MODULE_TREE")
+            .expect("LVS_UML_MODULE_TREE is not set: kernel tests run in the guest of scripts/uml"),
+    );
+    let release = std::fs::read_to_string("/proc/sys/kernel/osrelease")
+        .unwrap()
+        .trim()
+        .to_owned();
+    assert!(
+        dir.ends_with(&release),
+        "{} is not the tree of the running kernel {release}",
+        dir.display()
+    );
+    let mut modules = std::collections::HashSet::new();
+    let mut stack = vec![dir.join("kernel")];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).unwrap_or_else(|e| panic!("{}: {e}", d.display())) {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if let Some((module, _)) = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .and_then(|n| n.split_once(".ko"))
+            {
+                modules.insert(module.replace('-', "_"));
+            }
+        }
+    }
+    // Built-in modules are listed as kernel/…/NAME.ko in modules.builtin.
+    if let Ok(builtin) = std::fs::read_to_string(dir.join("modules.builtin")) {
+        for line in builtin.lines() {
+            if let Some(name) = line.rsplit('/').next().and_then(|n| n.strip_suffix(".ko")) {
+                modules.insert(name.replace('-', "_"));
+            }
+        }
+    }
+    assert!(
+        modules.contains("ip_vs"),
+        "no ip_vs in {}: not a kernel with IPVS",
+        dir.display()
+    );
+    ModuleTree {
+        dir,
+        release,
+        modules,
+    }
+}
