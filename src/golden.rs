@@ -391,3 +391,91 @@ fn every_truncation_of_every_reply_is_an_error_not_a_panic() {
         }
     }
 }
+
+/// The fuzz corpus (`fuzz/corpus/decode_reply`, real datagrams from the
+/// guest, `scripts/capture-corpus`) holds every kind of input the decoders
+/// meet, and the crate reads each as what it is.
+#[test]
+fn fuzz_corpus_has_every_kind_of_datagram() {
+    use crate::netlink::message::{Control, Messages};
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/decode_reply");
+    let mut seen = std::collections::BTreeSet::new();
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        let datagram = std::fs::read(&path).unwrap();
+        let messages: Vec<_> = Messages::new(&datagram)
+            .collect::<crate::Result<_>>()
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        if messages.len() > 1 {
+            seen.insert("multi-message datagram");
+        }
+        for m in &messages {
+            match m.control().unwrap_or_else(|e| panic!("{name}: {e}")) {
+                Control::Ack => {
+                    seen.insert("ack");
+                }
+                Control::Done => {
+                    seen.insert("done");
+                }
+                Control::Failed {
+                    message: Some(text),
+                    ..
+                } => {
+                    assert!(!text.is_empty(), "{name}");
+                    seen.insert("error with extended ACK message");
+                }
+                Control::Failed {
+                    offset: Some(_), ..
+                } => {
+                    seen.insert("error with extended ACK offset");
+                }
+                Control::Failed { .. } => {
+                    seen.insert("error");
+                }
+                Control::Data if name.starts_with("rtnl-getlink") => {
+                    crate::link::parse_link(m.payload).unwrap_or_else(|e| panic!("{name}: {e}"));
+                    seen.insert("rtnetlink link");
+                }
+                Control::Data if name.starts_with("rtnl-getaddr") => {
+                    crate::link::parse_address(m.payload).unwrap_or_else(|e| panic!("{name}: {e}"));
+                    seen.insert("rtnetlink address");
+                }
+                Control::Data if name.starts_with("genl-ctrl-ipvs") => {
+                    crate::netlink::genl::parse_family_reply(m.payload)
+                        .unwrap_or_else(|e| panic!("{name}: {e}"));
+                    seen.insert("genl controller");
+                }
+                Control::Data if name.starts_with("ipvs-get-services") => {
+                    parse_service_reply(m.payload).unwrap_or_else(|e| panic!("{name}: {e}"));
+                    seen.insert("ipvs service");
+                }
+                Control::Data if name.starts_with("ipvs-get-dests") => {
+                    parse_dest_reply(m.payload, AddressFamily::Ipv4)
+                        .unwrap_or_else(|e| panic!("{name}: {e}"));
+                    seen.insert("ipvs destination");
+                }
+                Control::Data if name.starts_with("ipvs-get-daemons") => {
+                    parse_daemon_reply(m.payload).unwrap_or_else(|e| panic!("{name}: {e}"));
+                    seen.insert("ipvs daemon");
+                }
+                _ => {}
+            }
+        }
+    }
+    for kind in [
+        "multi-message datagram",
+        "ack",
+        "done",
+        "error",
+        "error with extended ACK message",
+        "rtnetlink link",
+        "rtnetlink address",
+        "genl controller",
+        "ipvs service",
+        "ipvs destination",
+        "ipvs daemon",
+    ] {
+        assert!(seen.contains(kind), "no {kind} in {}", dir.display());
+    }
+}
