@@ -392,6 +392,82 @@ fn every_truncation_of_every_reply_is_an_error_not_a_panic() {
     }
 }
 
+/// `payload` (genl header, then one nest) without the nest's attribute
+/// number `skip` (counted from 0), the nest's length fixed.
+fn without_inner(payload: &[u8], skip: usize) -> Option<Vec<u8>> {
+    let nest = top_level(payload).into_iter().next()?;
+    let inner: Vec<_> = walk(nest.value, "golden")
+        .collect::<crate::Result<_>>()
+        .unwrap();
+    if skip >= inner.len() {
+        return None;
+    }
+    let mut body = Vec::new();
+    for (i, a) in inner.iter().enumerate() {
+        if i != skip {
+            let len = 4 + a.value.len();
+            body.extend_from_slice(&(len as u16).to_ne_bytes());
+            body.extend_from_slice(&a.raw_kind.to_ne_bytes());
+            body.extend_from_slice(a.value);
+            body.resize(body.len().next_multiple_of(4), 0);
+        }
+    }
+    let mut out = payload[..4].to_vec();
+    out.extend_from_slice(&((4 + body.len()) as u16).to_ne_bytes());
+    out.extend_from_slice(&nest.raw_kind.to_ne_bytes());
+    out.extend_from_slice(&body);
+    Some(out)
+}
+
+fn top_level(payload: &[u8]) -> Vec<RawNla<'_>> {
+    walk(&payload[4..], "golden")
+        .collect::<crate::Result<_>>()
+        .unwrap()
+}
+
+#[test]
+fn a_reply_without_an_attribute_the_kernel_always_sends_is_an_error() {
+    // Kinds the kernel sends in every service/destination nest; the rest
+    // (pe_name; tunnel fields and the address family, which older kernels
+    // lack) may be absent. One stats nest of the two is enough.
+    let service_always = [1, 6, 7, 8, 9];
+    let dest_always = [1, 2, 3, 4, 5, 6, 7, 8, 9];
+    let mut checked = 0;
+    for (name, bytes) in replies() {
+        let p = &bytes[16..];
+        let always: &[u16] = if name.starts_with("service_") {
+            &service_always
+        } else if name.starts_with("dest_") {
+            &dest_always
+        } else {
+            continue;
+        };
+        let nest = top_level(p).into_iter().next().unwrap();
+        let inner: Vec<_> = walk(nest.value, "golden")
+            .collect::<crate::Result<_>>()
+            .unwrap();
+        for (i, a) in inner.iter().enumerate() {
+            let short = without_inner(p, i).unwrap();
+            let result = parse_as(name, &short);
+            let has_both_stats =
+                inner.iter().any(|x| x.kind == 10) && inner.iter().any(|x| x.kind == 12);
+            let required = always.contains(&a.kind)
+                // the identity: protocol/addr/port, or fwmark
+                || (name.starts_with("service_") && (2..=5).contains(&a.kind))
+                || ((a.kind == 10 || a.kind == 12) && !has_both_stats);
+            if required {
+                assert!(
+                    result.is_err(),
+                    "{name} without attribute {} parsed",
+                    a.kind
+                );
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked >= 30, "{checked} removals checked");
+}
+
 /// The fuzz corpus (`fuzz/corpus/decode_reply`, real datagrams from the
 /// guest, `scripts/capture-corpus`) holds every kind of input the decoders
 /// meet, and the crate reads each as what it is.
