@@ -279,7 +279,15 @@ fn nat_forwarding_carries_connections() {
     let vip = Ipv4Addr::new(10, 96, 1, 1);
     let id = service_on(&lab, vip, Forwarding::Masquerade);
     let addr = SocketAddr::new(vip.into(), 80);
+    let before = Paths::read(&lab);
     assert_eq!(tally(&lab.client, addr, 4), each(&lab, 2));
+    // The replies were routed through the director: it forwarded them
+    // (the check that direct return's assert_answered_directly turns round).
+    let forwarded = Paths::read(&lab).forwarded - before.forwarded;
+    assert!(
+        forwarded >= 2 * 4,
+        "the director forwarded only {forwarded} packets"
+    );
     for b in &lab.backends {
         for a in b.accepted() {
             // The director rewrote the destination to the backend.
@@ -302,10 +310,11 @@ fn direct_routing_backends_answer_the_client_directly() {
     }
     let id = service_on(&lab, vip, Forwarding::DirectRouting);
     let addr = SocketAddr::new(vip.into(), 80);
+    let before = Paths::read(&lab);
     assert_eq!(tally(&lab.client, addr, 4), each(&lab, 2));
     // The replies went straight to the client (from the VIP, which the
     // director itself holds: it would even drop them as martians).
-    assert_answered_directly(&lab, &id, addr);
+    assert_answered_directly(&lab, &id, addr, &before);
 }
 
 #[test]
@@ -318,8 +327,9 @@ fn ipip_tunnel_backends_decapsulate_and_answer_the_client_directly() {
     }
     let id = service_on(&lab, vip, Forwarding::Tunnel(Tunnel::ipip()));
     let addr = SocketAddr::new(vip.into(), 80);
+    let before = Paths::read(&lab);
     assert_eq!(tally(&lab.client, addr, 4), each(&lab, 2));
-    assert_answered_directly(&lab, &id, addr);
+    assert_answered_directly(&lab, &id, addr, &before);
     for b in &lab.backends {
         // The packets arrived encapsulated, on tunl0.
         let tunl0 = b.ns.exec("ip", &["-s", "-o", "link", "show", "tunl0"]);
@@ -333,20 +343,79 @@ fn ipip_tunnel_backends_decapsulate_and_answer_the_client_directly() {
     }
 }
 
+/// Which way the lab's packets went: counters of the director's and the
+/// backends' own kernels (each namespace has its own).
+struct Paths {
+    /// IPv4 datagrams the director forwarded (`Ip: ForwDatagrams` of its
+    /// /proc/net/snmp). IPVS's own transmit to a destination is not
+    /// forwarding; a reply routed back through the director is.
+    forwarded: u64,
+    /// Packets the backends sent on their link to the client's LAN
+    /// (`lan0`, direct return labs only; 0 where there is none).
+    lan_tx: u64,
+}
+
+impl Paths {
+    fn read(lab: &Lab) -> Paths {
+        let snmp = lab.director.exec("cat", &["/proc/net/snmp"]);
+        let mut ip = snmp.lines().filter(|l| l.starts_with("Ip:"));
+        let (names, values) = (ip.next().unwrap(), ip.next().unwrap());
+        let forwarded = names
+            .split_whitespace()
+            .zip(values.split_whitespace())
+            .find(|(n, _)| *n == "ForwDatagrams")
+            .and_then(|(_, v)| v.parse().ok())
+            .unwrap_or_else(|| panic!("no ForwDatagrams in {snmp}"));
+        let lan_tx = lab
+            .backends
+            .iter()
+            .map(|b| {
+                let out = b.ns.exec(
+                    "sh",
+                    &[
+                        "-c",
+                        "cat /sys/class/net/lan0/statistics/tx_packets 2>/dev/null || echo 0",
+                    ],
+                );
+                out.trim()
+                    .parse::<u64>()
+                    .unwrap_or_else(|_| panic!("{}: lan0 tx_packets {out:?}", b.name))
+            })
+            .sum();
+        Paths { forwarded, lan_tx }
+    }
+}
+
 /// Direct return (direct routing, tunnels): every connection reached its
 /// backend still addressed to the VIP `addr`, from the client itself, and
-/// nothing came back through IPVS (the replies went straight to the
-/// client).
-fn assert_answered_directly(lab: &Lab, id: &ServiceId, addr: SocketAddr) {
+/// the replies went straight to the client: the director forwarded no
+/// packet since `before`, and the backends sent at least two packets per
+/// connection (SYN-ACK, the answer) on their own link to the client's LAN.
+/// (IPVS's packets-out counter is no evidence: it never counts replies of
+/// direct return, which IPVS does not see.)
+fn assert_answered_directly(lab: &Lab, id: &ServiceId, addr: SocketAddr, before: &Paths) {
+    let mut connections = 0;
     for b in &lab.backends {
         for a in b.accepted() {
             assert_eq!(a.local, addr, "{}", b.name);
             assert_eq!(a.peer.ip(), CLIENT, "{}", b.name);
+            connections += 1;
         }
     }
-    let (pin, pout) = packets(lab, id);
+    assert!(connections > 0);
+    let (pin, _) = packets(lab, id);
     assert!(pin > 0, "in {pin}");
-    assert_eq!(pout, 0, "replies passed the director");
+    let after = Paths::read(lab);
+    assert_eq!(
+        after.forwarded - before.forwarded,
+        0,
+        "the director forwarded packets: replies passed it"
+    );
+    let sent = after.lan_tx - before.lan_tx;
+    assert!(
+        sent >= 2 * connections,
+        "the backends sent {sent} packets to the client's LAN for {connections} connections"
+    );
 }
 
 #[test]

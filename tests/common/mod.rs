@@ -15,6 +15,54 @@ pub const GUEST_ONLY: &str = "needs a kernel with IPVS: run scripts/test (UML gu
 /// A network namespace that exists while this value lives.
 pub struct TestNetns {
     pub name: String,
+    /// The test (libtest's thread name) that made it, if any.
+    owner: Option<String>,
+}
+
+/// Live test namespaces, by the test that made them.
+static LIVE: std::sync::Mutex<Vec<(String, usize)>> = std::sync::Mutex::new(Vec::new());
+
+/// The kernel tests run one at a time: the kernel's IPVS service table is
+/// one hash table for all namespaces, and a dump resumes at a position
+/// counted over all of them, so one test's writes can make another's dump
+/// skip or repeat a service (see docs: ipvs-kernel-api.md §A.14). The runner
+/// (scripts/test) passes `--test-threads=1`; this guard makes any other way
+/// of running them fail loudly instead of flaking: it panics unless libtest
+/// was told to use one thread, and panics if a test makes a namespace while
+/// another test's namespaces are alive. Returns the calling test's name
+/// (libtest names each test's thread after it; None for helper threads).
+fn one_test_at_a_time() -> Option<String> {
+    let args: Vec<String> = std::env::args().collect();
+    // libtest's --test-threads wins over RUST_TEST_THREADS.
+    let flag = args.iter().enumerate().find_map(|(i, a)| {
+        a.strip_prefix("--test-threads=")
+            .or_else(|| (a == "--test-threads").then(|| args.get(i + 1).map_or("", |v| v)))
+    });
+    let one_thread = match flag {
+        Some(n) => n == "1",
+        None => std::env::var("RUST_TEST_THREADS").is_ok_and(|v| v.trim() == "1"),
+    };
+    assert!(
+        one_thread,
+        "kernel tests must run one at a time (they share the kernel's IPVS table): \
+         run them with -- --ignored --test-threads=1, as scripts/test does (args: {args:?})"
+    );
+    let me = std::thread::current().name().map(str::to_owned)?;
+    if me == "main" {
+        return None;
+    }
+    let mut live = LIVE.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((other, n)) = live.iter().find(|(t, n)| *t != me && *n > 0) {
+        panic!(
+            "kernel tests ran in parallel: {me} started while {other} has {n} namespace(s) alive; \
+             run them with --test-threads=1"
+        );
+    }
+    match live.iter_mut().find(|(t, _)| *t == me) {
+        Some((_, n)) => *n += 1,
+        None => live.push((me.clone(), 1)),
+    }
+    Some(me)
 }
 
 impl TestNetns {
@@ -27,13 +75,14 @@ impl TestNetns {
     /// A namespace as `ip netns add` makes it: `lo` down, no route.
     pub fn bare() -> Self {
         static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let owner = one_test_at_a_time();
         let name = format!(
             "lvs-t{}-{}",
             std::process::id(),
             NEXT.fetch_add(1, Ordering::SeqCst)
         );
         run("ip", &["netns", "add", &name]);
-        TestNetns { name }
+        TestNetns { name, owner }
     }
 
     pub fn path(&self) -> PathBuf {
@@ -63,6 +112,12 @@ impl TestNetns {
 
 impl Drop for TestNetns {
     fn drop(&mut self) {
+        if let Some(owner) = &self.owner {
+            let mut live = LIVE.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some((_, n)) = live.iter_mut().find(|(t, _)| t == owner) {
+                *n = n.saturating_sub(1);
+            }
+        }
         let _ = Command::new("ip")
             .args(["netns", "del", &self.name])
             .status();
@@ -195,4 +250,74 @@ pub fn run_example(ns: &TestNetns, name: &str, args: &[&str]) -> String {
 /// A socket address from text (test data).
 pub fn sa(s: &str) -> std::net::SocketAddr {
     s.parse().unwrap()
+}
+
+/// The guest kernel's module tree, as scripts/uml set it up.
+pub struct ModuleTree {
+    /// `/…/modules/<release>`.
+    pub dir: PathBuf,
+    /// The kernel's release (`uname -r`).
+    pub release: String,
+    modules: std::collections::HashSet<String>,
+}
+
+impl ModuleTree {
+    /// Whether the kernel has module `name` (as a file in the tree, any
+    /// compression, or built in).
+    pub fn has(&self, name: &str) -> bool {
+        self.modules.contains(name)
+    }
+}
+
+/// The module tree of the running guest kernel: `LVS_UML_MODULE_TREE`,
+/// which scripts/uml sets; panics (the test fails) when it is not set or
+/// not this kernel's, so that a check based on it can never pass vacuously.
+pub fn module_tree() -> ModuleTree {
+    let dir = PathBuf::from(
+        std::env::var_os("LVS_UML_MODULE_TREE")
+            .expect("LVS_UML_MODULE_TREE is not set: kernel tests run in the guest of scripts/uml"),
+    );
+    let release = std::fs::read_to_string("/proc/sys/kernel/osrelease")
+        .unwrap()
+        .trim()
+        .to_owned();
+    assert!(
+        dir.ends_with(&release),
+        "{} is not the tree of the running kernel {release}",
+        dir.display()
+    );
+    let mut modules = std::collections::HashSet::new();
+    let mut stack = vec![dir.join("kernel")];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).unwrap_or_else(|e| panic!("{}: {e}", d.display())) {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if let Some((module, _)) = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .and_then(|n| n.split_once(".ko"))
+            {
+                modules.insert(module.replace('-', "_"));
+            }
+        }
+    }
+    // Built-in modules are listed as kernel/…/NAME.ko in modules.builtin.
+    if let Ok(builtin) = std::fs::read_to_string(dir.join("modules.builtin")) {
+        for line in builtin.lines() {
+            if let Some(name) = line.rsplit('/').next().and_then(|n| n.strip_suffix(".ko")) {
+                modules.insert(name.replace('-', "_"));
+            }
+        }
+    }
+    assert!(
+        modules.contains("ip_vs"),
+        "no ip_vs in {}: not a kernel with IPVS",
+        dir.display()
+    );
+    ModuleTree {
+        dir,
+        release,
+        modules,
+    }
 }
