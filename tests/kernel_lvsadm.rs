@@ -5,9 +5,6 @@
 
 mod common;
 
-use std::io::Write;
-use std::process::{Command, Stdio};
-
 use common::traffic::{DIRECTOR, Lab, hold};
 use common::*;
 use lvs::*;
@@ -25,21 +22,11 @@ fn lvsadm_path() -> String {
 
 /// Runs `prog args` in `ns` with `stdin`.
 fn run_in(ns: &TestNetns, prog: &str, args: &[&str], stdin: &str) -> (Out, String) {
-    let mut child = Command::new("ip")
-        .args(["netns", "exec", &ns.name, prog])
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let full: Vec<&str> = ["netns", "exec", &ns.name, prog]
+        .into_iter()
+        .chain(args.iter().copied())
+        .collect();
+    let out = common::output_stdin("ip", &full, stdin);
     (
         Out {
             stdout: String::from_utf8(out.stdout).unwrap(),

@@ -90,9 +90,20 @@ fn read_input(args: &Args, file: &str) -> String {
 fn summary(n: usize, s: &Synced, took: Duration) -> String {
     let r = &s.report;
     format!(
-        "sync {n}: {} virtual servers; services: +{} ~{} -{}; destinations: +{} ~{} -{}; \
-         draining {}; kube-ipvs0: +{} -{}; failures {}; {:.1} ms",
+        "sync {n}: {} virtual servers; {}; kube-ipvs0: +{} -{}; failures {}; {:.1} ms",
         s.servers,
+        changes(r),
+        s.bound.len(),
+        s.unbound.len(),
+        r.failures.len(),
+        took.as_secs_f64() * 1000.0,
+    )
+}
+
+/// The report's changes, counted: "services: +A ~U -R; destinations: +A ~U -R; draining D".
+fn changes(r: &lvs::ApplyReport) -> String {
+    format!(
+        "services: +{} ~{} -{}; destinations: +{} ~{} -{}; draining {}",
         r.added_services.len(),
         r.updated_services.len(),
         r.removed_services.len(),
@@ -100,10 +111,6 @@ fn summary(n: usize, s: &Synced, took: Duration) -> String {
         r.updated_destinations.len(),
         r.removed_destinations.len(),
         r.draining_destinations.len(),
-        s.bound.len(),
-        s.unbound.len(),
-        r.failures.len(),
-        took.as_secs_f64() * 1000.0,
     )
 }
 
@@ -175,15 +182,8 @@ fn main() {
         synced.unbound.len(),
     );
     println!(
-        "services: +{} ~{} -{}; destinations: +{} ~{} -{}; draining {}; failures {}; {:.1} ms \
-         (read {:.1}, parse {:.1}, compute {:.1}, apply {:.1})",
-        r.added_services.len(),
-        r.updated_services.len(),
-        r.removed_services.len(),
-        r.added_destinations.len(),
-        r.updated_destinations.len(),
-        r.removed_destinations.len(),
-        r.draining_destinations.len(),
+        "{}; failures {}; {:.1} ms (read {:.1}, parse {:.1}, compute {:.1}, apply {:.1})",
+        changes(r),
         r.failures.len(),
         ms(started.elapsed()),
         ms(read),

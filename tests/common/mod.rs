@@ -124,9 +124,9 @@ impl Drop for TestNetns {
     }
 }
 
-/// Runs a command with `stdin` and returns its stdout; panics with its
-/// stderr (and the input) if it fails.
-pub fn run_stdin(cmd: &str, args: &[&str], stdin: &str) -> String {
+/// Runs a command with `stdin` and returns what it did (status, stdout,
+/// stderr), whatever its exit status.
+pub fn output_stdin(cmd: &str, args: &[&str], stdin: &str) -> std::process::Output {
     use std::io::Write;
     use std::process::Stdio;
     let mut child = Command::new(cmd)
@@ -142,7 +142,13 @@ pub fn run_stdin(cmd: &str, args: &[&str], stdin: &str) -> String {
         .unwrap()
         .write_all(stdin.as_bytes())
         .unwrap();
-    let out = child.wait_with_output().unwrap();
+    child.wait_with_output().unwrap()
+}
+
+/// Runs a command with `stdin` and returns its stdout; panics with its
+/// stderr (and the input) if it fails.
+pub fn run_stdin(cmd: &str, args: &[&str], stdin: &str) -> String {
+    let out = output_stdin(cmd, args, stdin);
     assert!(
         out.status.success(),
         "{cmd} {args:?} failed: {}\n{stdin}",
