@@ -72,9 +72,17 @@ impl Transport {
     /// calling thread's network namespace, with extended ACKs on and echoed
     /// requests capped.
     pub(crate) fn open(protocol: isize) -> Result<Self> {
+        Self::open_to(protocol, 0)
+    }
+
+    /// [`Transport::open`] connected to the port `peer` (0 is the kernel;
+    /// the tests' fake kernel is another socket). A connected netlink
+    /// socket only takes messages from its peer: the kernel refuses those
+    /// that other sockets send to it (`ECONNREFUSED` for them).
+    pub(crate) fn open_to(protocol: isize, peer: u32) -> Result<Self> {
         let mut socket = Socket::new(protocol)?;
         let local = socket.bind_auto()?;
-        socket.connect(&SocketAddr::new(0, 0))?;
+        socket.connect(&SocketAddr::new(peer, 0))?;
         // Both options exist since Linux 4.3/4.12; an older kernel just goes
         // without the extra detail, so a refusal is not an error.
         let _ = socket.set_ext_ack(true);
@@ -151,6 +159,12 @@ impl Transport {
         }
         self.open_dump = None;
         Ok(())
+    }
+
+    /// This socket's port.
+    #[cfg(test)]
+    pub(crate) fn port(&self) -> u32 {
+        self.port
     }
 
     /// The next sequence number (never 0, which the kernel uses for
