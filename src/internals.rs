@@ -173,7 +173,7 @@ pub fn send_encoded(ipvs: &crate::Ipvs, batch: &mut EncodedBatch) -> crate::Resu
 
 /// The family id the handle resolved.
 pub fn family(ipvs: &crate::Ipvs) -> u16 {
-    ipvs.family
+    ipvs.family()
 }
 
 #[cfg(test)]

@@ -116,6 +116,15 @@ impl Transport {
         self.timeout
     }
 
+    /// Sets the socket's receive buffer to `bytes` (`SO_RCVBUFFORCE`, else
+    /// `SO_RCVBUF`; the kernel doubles it and has a floor of its own).
+    pub(crate) fn set_receive_buffer(&mut self, bytes: usize) -> Result<()> {
+        if setsockopt(&self.socket, RcvBufForce, &bytes).is_err() {
+            self.socket.set_rx_buf_sz(bytes)?;
+        }
+        Ok(())
+    }
+
     pub(crate) fn set_reply_timeout(&mut self, timeout: Duration) -> Result<()> {
         if timeout.is_zero() {
             return Err(Error::invalid(
@@ -233,7 +242,30 @@ impl Transport {
                 }
                 Err(nix::errno::Errno::EINTR) => continue,
                 Err(nix::errno::Errno::EAGAIN) => return Err(Error::Timeout(self.timeout)),
+                // The receive buffer overflowed: the kernel dropped replies.
+                // What is still queued answers requests whose outcome is now
+                // unknown anyway: drop it, so that the socket is no longer
+                // congested and the next request's answer has room.
+                Err(nix::errno::Errno::ENOBUFS) => {
+                    self.discard_queued();
+                    return Err(Error::RepliesLost);
+                }
                 Err(e) => return Err(Error::Io(e.into())),
+            }
+        }
+    }
+
+    /// Reads and drops every datagram queued on the socket, without waiting.
+    fn discard_queued(&mut self) {
+        let mut buf = vec![0u8; RECV_SIZE];
+        loop {
+            match nix::sys::socket::recv(
+                self.socket.as_raw_fd(),
+                &mut buf,
+                MsgFlags::MSG_DONTWAIT | MsgFlags::MSG_TRUNC,
+            ) {
+                Ok(_) | Err(nix::errno::Errno::ENOBUFS) | Err(nix::errno::Errno::EINTR) => {}
+                Err(_) => return,
             }
         }
     }
