@@ -20,6 +20,10 @@ const DESTS: u32 = 4;
 /// collecting it takes about 19 MiB (measured in the UML guest).
 const STREAMING_PEAK_LIMIT: u64 = 8 << 20;
 
+/// The tests of this file run one at a time: peak memory is the
+/// process's, and the other test's threads would count in it.
+static ALONE: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 fn vip(i: u32) -> ServiceId {
     ServiceId::tcp((Ipv4Addr::from(0x0a60_0000 + i), 80).into())
 }
@@ -61,6 +65,7 @@ fn mib(b: u64) -> String {
 #[test]
 #[ignore = "needs a kernel with IPVS: run scripts/test (UML guest)"]
 fn fifty_thousand_services_by_four_created_read_and_flushed_in_bounded_memory() {
+    let _alone = ALONE.lock().unwrap_or_else(|e| e.into_inner());
     let ns = TestNetns::new();
     let ipvs = ns.ipvs();
     // Warm up (the receive slots, the allocator) outside the measures.
@@ -146,6 +151,7 @@ fn fifty_thousand_services_by_four_created_read_and_flushed_in_bounded_memory() 
 #[test]
 #[ignore = "needs a kernel with IPVS: run scripts/test (UML guest)"]
 fn eight_threads_of_ten_thousand_mixed_operations_on_one_handle() {
+    let _alone = ALONE.lock().unwrap_or_else(|e| e.into_inner());
     let ns = TestNetns::new();
     let ipvs = Arc::new(ns.ipvs());
     let t = Instant::now();
