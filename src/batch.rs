@@ -108,7 +108,7 @@ impl Window {
         first: usize,
         failures: &mut Vec<Failure>,
     ) -> Result<()> {
-        self.stamp(ipvs.family, true);
+        self.stamp(ipvs.family(), true);
         ipvs.exchange_window(&mut self.bytes, &self.offsets, &mut |i, error| {
             if let Some(op) = ops.get(i) {
                 failures.push(Failure {
@@ -277,9 +277,19 @@ impl Ipvs {
     /// socket error); operations sent before that may have been applied.
     pub fn apply_batch(&self, batch: &Batch) -> Result<BatchReport> {
         let mut failures = Vec::new();
-        for (first, mut window) in batch.windows(self.family) {
+        for (first, mut window) in batch.windows(self.family()) {
             let ops = &batch.ops[first..first + window.len()];
             window.send(self, ops, first, &mut failures)?;
+            // Every operation refused with ENOENT: maybe IPVS itself went.
+            if window.len() > 0
+                && failures.len() >= window.len()
+                && failures[failures.len() - window.len()..]
+                    .iter()
+                    .all(|f| f.error.errno() == Some(libc::ENOENT))
+                && let Some(gone) = self.family_gone(&mut self.lock())
+            {
+                return Err(gone);
+            }
         }
         Ok(BatchReport {
             len: batch.len(),
@@ -415,9 +425,9 @@ impl Ipvs {
             return Ok(());
         };
         for window in front.iter_mut() {
-            window.stamp(self.family, false);
+            window.stamp(self.family(), false);
         }
-        last.stamp(self.family, true);
+        last.stamp(self.family(), true);
         let mut transport = self.lock();
         for window in front {
             transport.send(&window.bytes)?;

@@ -143,6 +143,31 @@ pub enum Error {
         /// The dump's request, e.g. `"GET_SERVICE"`.
         request: &'static str,
     },
+    /// IPVS went away under the handle: the kernel's `"IPVS"` generic
+    /// netlink family that the handle resolved when it opened is no longer
+    /// registered (the `ip_vs` module was removed). The request was not
+    /// carried out. With `reloaded`, IPVS is back (the module was loaded
+    /// again, which starts from an empty table) under a new family id,
+    /// which the handle now uses: the next request works, on the new table.
+    /// Without it, IPVS is absent: reopen a handle once it is back.
+    #[error(
+        "IPVS was unloaded under the handle ({})",
+        if *reloaded { "it is back with an empty table; the handle now uses it" } else { "it is not loaded: reopen when it is" }
+    )]
+    FamilyGone {
+        /// IPVS is loaded again and the handle now uses its new family id.
+        reloaded: bool,
+    },
+    /// The socket's receive buffer overflowed (`ENOBUFS`): the kernel
+    /// dropped replies, so the outcome of some of the requests in flight
+    /// (for a batch: of some of its operations) is unknown. Read the table
+    /// to learn where it stands. The handle stays usable. A larger buffer
+    /// ([`IpvsBuilder::receive_buffer`](crate::IpvsBuilder::receive_buffer))
+    /// makes it rarer.
+    #[error(
+        "replies were lost (receive buffer overflow, ENOBUFS): read the table to learn the outcome"
+    )]
+    RepliesLost,
     /// A reply could not be decoded (truncated or malformed bytes).
     #[error("malformed reply: {0}")]
     Decode(String),

@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::os::fd::{AsFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::sync::MutexGuard;
+use std::sync::atomic::{AtomicU16, Ordering};
 use std::time::Duration;
 
 use crate::error::{Error, Result};
@@ -40,7 +41,9 @@ const NETLINK_GENERIC: isize = netlink_sys::protocols::NETLINK_GENERIC;
 /// [`Error::Timeout`], never a hang.
 #[derive(Debug)]
 pub struct Ipvs {
-    pub(crate) family: u16,
+    /// The family id; replaced when IPVS was reloaded under the handle
+    /// ([`Error::FamilyGone`]).
+    family: AtomicU16,
     channel: Channel,
     /// A second socket in the same namespace, for the destination dumps
     /// of [`Ipvs::for_each_service_with_destinations`], which run while the
@@ -68,6 +71,7 @@ const DELIVERY_WINDOW: usize = 64;
 pub struct IpvsBuilder {
     namespace: Option<NamespaceSpec>,
     reply_timeout: Option<Duration>,
+    receive_buffer: Option<usize>,
 }
 
 #[derive(Debug)]
@@ -99,6 +103,15 @@ impl IpvsBuilder {
         self
     }
 
+    /// The receive buffer of the handle's sockets, in bytes (default
+    /// 4 MiB, forced past `net.core.rmem_max` where the caller may). When
+    /// the kernel's replies overflow it, the request in flight ends in
+    /// [`Error::RepliesLost`], never silently.
+    pub fn receive_buffer(mut self, bytes: usize) -> Self {
+        self.receive_buffer = Some(bytes);
+        self
+    }
+
     /// Opens the handle. Fails with [`Error::NotSupported`] when the kernel
     /// has no IPVS, and with [`Error::PermissionDenied`] without
     /// `CAP_NET_ADMIN` (or without the right to enter the namespace): it
@@ -115,10 +128,14 @@ impl IpvsBuilder {
             channel.set_reply_timeout(timeout)?;
             dumper.set_reply_timeout(timeout)?;
         }
+        if let Some(bytes) = self.receive_buffer {
+            channel.set_receive_buffer(bytes)?;
+            dumper.set_receive_buffer(bytes)?;
+        }
         let family =
             genl::resolve(&mut channel.lock(), IPVS_GENL_NAME)?.ok_or(Error::NotSupported)?;
         let ipvs = Ipvs {
-            family: family.id,
+            family: AtomicU16::new(family.id),
             channel,
             dumper,
         };
@@ -169,13 +186,26 @@ impl Ipvs {
         self.dumper.set_reply_timeout(timeout)
     }
 
+    /// The IPVS family id in use.
+    pub(crate) fn family(&self) -> u16 {
+        self.family.load(Ordering::Relaxed)
+    }
+
+    /// After a kernel `ENOENT`: is the family the handle uses still
+    /// registered? If not, [`Error::FamilyGone`] (the handle takes the new
+    /// id if IPVS is back). `None` when the family is still there (the
+    /// `ENOENT` was IPVS's own) or it could not be told.
+    pub(crate) fn family_gone(&self, transport: &mut Transport) -> Option<Error> {
+        family_gone(transport, &self.family)
+    }
+
     pub(crate) fn lock(&self) -> MutexGuard<'_, Transport> {
         self.channel.lock()
     }
 
     /// Sends one request and hands each reply payload to `on_data`.
     fn run(&self, request: &Request, on_data: &mut dyn FnMut(&[u8]) -> Result<()>) -> Result<()> {
-        run_on(&mut self.lock(), self.family, request, on_data)
+        run_on(&mut self.lock(), &self.family, request, on_data)
     }
 
     /// Sends a request that is answered by an acknowledgement only.
@@ -308,7 +338,7 @@ impl Ipvs {
         let window = DELIVERY_WINDOW;
         let mut pending: Vec<ServiceEntry> = Vec::with_capacity(window);
         let mut seen = HashSet::new();
-        let family = self.family;
+        let family = &self.family;
         let mut deliver = |pending: &mut Vec<ServiceEntry>| -> Result<()> {
             let dests = fetch_destinations(&mut dumper, family, pending)?;
             for (service, dests) in pending.drain(..).zip(dests) {
@@ -361,7 +391,7 @@ impl Ipvs {
     /// newest first as the kernel keeps them. [`Error::ServiceNotFound`] if
     /// the service does not exist (the kernel's dump alone cannot tell).
     pub fn destinations(&self, service: &ServiceId) -> Result<Vec<DestinationEntry>> {
-        let all = dump_destinations(&mut self.lock(), self.family, service)?;
+        let all = dump_destinations(&mut self.lock(), &self.family, service)?;
         if all.is_empty() {
             // An empty dump: no destinations, or no service?
             self.service(service)?;
@@ -405,8 +435,24 @@ impl Ipvs {
 
     /// Stops the sync daemon of `role` (`IPVS_CMD_DEL_DAEMON`);
     /// [`Error::DaemonNotRunning`] if none runs.
+    ///
+    /// A daemon stopped right after it was started (before its thread
+    /// ran) is stopped, but the kernel sends no answer at all (the
+    /// thread's `EINTR` suppresses the acknowledgement). That silence ends
+    /// after the reply timeout; the daemons are then read back, and if
+    /// none of `role` runs any more the stop succeeded (`Ok`). Only if it
+    /// still runs is the result [`Error::Timeout`].
     pub fn stop_daemon(&self, role: SyncRole) -> Result<()> {
-        self.command(Request::stop_daemon(role))
+        match self.command(Request::stop_daemon(role)) {
+            Err(Error::Timeout(waited)) => {
+                if self.daemons()?.iter().any(|d| d.role == role) {
+                    Err(Error::Timeout(waited))
+                } else {
+                    Ok(())
+                }
+            }
+            result => result,
+        }
     }
 
     /// Lists the running sync daemons (an `IPVS_CMD_GET_DAEMON` dump).
@@ -424,20 +470,40 @@ impl Ipvs {
 /// `on_data`; a kernel error gets the request's meaning.
 fn run_on(
     transport: &mut Transport,
-    family: u16,
+    family: &AtomicU16,
     request: &Request,
     on_data: &mut dyn FnMut(&[u8]) -> Result<()>,
 ) -> Result<()> {
-    let mut bytes = request.encode(family);
-    transport
-        .request(&mut bytes, request.name, family, on_data)
-        .map_err(|e| request.error(e))
+    let id = family.load(Ordering::Relaxed);
+    let mut bytes = request.encode(id);
+    match transport.request(&mut bytes, request.name, id, on_data) {
+        // The kernel answers ENOENT to a message of a family id it does
+        // not know, as IPVS does for what it has not got.
+        Err(e) if e.errno() == Some(libc::ENOENT) => {
+            Err(family_gone(transport, family).unwrap_or_else(|| request.error(e)))
+        }
+        result => result.map_err(|e| request.error(e)),
+    }
+}
+
+/// See [`Ipvs::family_gone`].
+fn family_gone(transport: &mut Transport, family: &AtomicU16) -> Option<Error> {
+    let id = family.load(Ordering::Relaxed);
+    match genl::resolve(transport, IPVS_GENL_NAME) {
+        Ok(Some(f)) if f.id == id => None,
+        Ok(Some(f)) => {
+            family.store(f.id, Ordering::Relaxed);
+            Some(Error::FamilyGone { reloaded: true })
+        }
+        Ok(None) => Some(Error::FamilyGone { reloaded: false }),
+        Err(_) => None,
+    }
 }
 
 /// The destinations of one service, by a `GET_DEST` dump on `transport`.
 fn dump_destinations(
     transport: &mut Transport,
-    family: u16,
+    family: &AtomicU16,
     service: &ServiceId,
 ) -> Result<Vec<DestinationEntry>> {
     let request = Request::dump_destinations(service)?;
@@ -456,7 +522,7 @@ fn dump_destinations(
 /// pipelined on one socket; each costs a send and one receive call).
 fn fetch_destinations(
     dumper: &mut Transport,
-    family: u16,
+    family: &AtomicU16,
     services: &[ServiceEntry],
 ) -> Result<Vec<Vec<DestinationEntry>>> {
     services

@@ -39,6 +39,99 @@ pub fn decode_datagram(datagram: &[u8]) -> usize {
     decoded
 }
 
+/// One entry point per decoder of outside bytes, for the per-decoder fuzz
+/// targets (fuzz/fuzz_targets/). Each takes arbitrary bytes, runs one
+/// parser over them and says whether it accepted them. None may panic.
+pub mod decode {
+    use crate::ipvs::reply::{
+        parse_config, parse_daemon_reply, parse_dest_reply, parse_info, parse_service_reply,
+    };
+    use crate::ipvs::service::AddressFamily;
+    use crate::ipvs::stats::Stats;
+    use crate::netlink::message::{Control, Messages};
+
+    /// The message walk over a datagram and each message's classification
+    /// (ack, error with its extended ACK, done, overrun, data). Returns how
+    /// many messages were walked.
+    pub fn messages(datagram: &[u8]) -> usize {
+        let mut n = 0;
+        for msg in Messages::new(datagram) {
+            let Ok(msg) = msg else { break };
+            let _ = msg.control();
+            n += 1;
+        }
+        n
+    }
+
+    /// An error message (`NLMSG_ERROR`) with the flags `flags` and the
+    /// payload `payload`: its code, echoed request and extended ACK.
+    /// Returns the errno if it was an error.
+    pub fn error(flags: u16, payload: &[u8]) -> Option<i32> {
+        let msg = crate::netlink::message::Message {
+            message_type: netlink_packet_core::NLMSG_ERROR,
+            flags,
+            seq: 0,
+            port: 0,
+            payload,
+        };
+        match msg.control() {
+            Ok(Control::Failed { errno, .. }) => Some(errno),
+            _ => None,
+        }
+    }
+
+    /// A generic netlink payload as an IPVS service reply.
+    pub fn service(payload: &[u8]) -> bool {
+        parse_service_reply(payload).is_ok()
+    }
+
+    /// A generic netlink payload as an IPVS destination reply, for an IPv4
+    /// (`v6` false) or IPv6 service.
+    pub fn destination(payload: &[u8], v6: bool) -> bool {
+        let family = if v6 {
+            AddressFamily::Ipv6
+        } else {
+            AddressFamily::Ipv4
+        };
+        parse_dest_reply(payload, family).is_ok()
+    }
+
+    /// A stats nest, 64-bit (`wide`) or legacy.
+    pub fn stats(nest: &[u8], wide: bool) -> bool {
+        Stats::parse(nest, wide).is_ok()
+    }
+
+    /// A generic netlink payload as the `GET_CONFIG` (timeouts) reply.
+    pub fn config(payload: &[u8]) -> bool {
+        parse_config(payload).is_ok()
+    }
+
+    /// A generic netlink payload as the `GET_INFO` reply.
+    pub fn info(payload: &[u8]) -> bool {
+        parse_info(payload).is_ok()
+    }
+
+    /// A generic netlink payload as a sync daemon reply.
+    pub fn daemon(payload: &[u8]) -> bool {
+        parse_daemon_reply(payload).is_ok()
+    }
+
+    /// An rtnetlink payload as a link (`RTM_NEWLINK`) reply.
+    pub fn link(payload: &[u8]) -> bool {
+        crate::link::parse_link(payload).is_ok()
+    }
+
+    /// An rtnetlink payload as an address (`RTM_NEWADDR`) reply.
+    pub fn address(payload: &[u8]) -> bool {
+        crate::link::parse_address(payload).is_ok()
+    }
+
+    /// A generic netlink payload as the controller's family reply.
+    pub fn genl_family(payload: &[u8]) -> bool {
+        crate::netlink::genl::parse_family_reply(payload).is_ok()
+    }
+}
+
 /// A batch as the datagrams [`Ipvs::apply_batch`](crate::Ipvs::apply_batch)
 /// sends (sequence numbers left 0).
 #[derive(Debug, Clone)]
@@ -80,7 +173,7 @@ pub fn send_encoded(ipvs: &crate::Ipvs, batch: &mut EncodedBatch) -> crate::Resu
 
 /// The family id the handle resolved.
 pub fn family(ipvs: &crate::Ipvs) -> u16 {
-    ipvs.family
+    ipvs.family()
 }
 
 #[cfg(test)]

@@ -69,6 +69,11 @@ impl Channel {
         self.lock().reply_timeout()
     }
 
+    /// Sets the socket's receive buffer size.
+    pub(crate) fn set_receive_buffer(&self, bytes: usize) -> Result<()> {
+        self.lock().set_receive_buffer(bytes)
+    }
+
     /// Sets the reply timeout (at least a microsecond).
     pub(crate) fn set_reply_timeout(&self, timeout: Duration) -> Result<()> {
         self.lock().set_reply_timeout(timeout)

@@ -12,3 +12,6 @@ pub(crate) mod socket;
 
 pub(crate) use channel::{Channel, Namespace};
 pub(crate) use socket::Transport;
+
+#[cfg(test)]
+mod hostile_tests;

@@ -72,9 +72,17 @@ impl Transport {
     /// calling thread's network namespace, with extended ACKs on and echoed
     /// requests capped.
     pub(crate) fn open(protocol: isize) -> Result<Self> {
+        Self::open_to(protocol, 0)
+    }
+
+    /// [`Transport::open`] connected to the port `peer` (0 is the kernel;
+    /// the tests' fake kernel is another socket). A connected netlink
+    /// socket only takes messages from its peer: the kernel refuses those
+    /// that other sockets send to it (`ECONNREFUSED` for them).
+    pub(crate) fn open_to(protocol: isize, peer: u32) -> Result<Self> {
         let mut socket = Socket::new(protocol)?;
         let local = socket.bind_auto()?;
-        socket.connect(&SocketAddr::new(0, 0))?;
+        socket.connect(&SocketAddr::new(peer, 0))?;
         // Both options exist since Linux 4.3/4.12; an older kernel just goes
         // without the extra detail, so a refusal is not an error.
         let _ = socket.set_ext_ack(true);
@@ -106,6 +114,15 @@ impl Transport {
 
     pub(crate) fn reply_timeout(&self) -> Duration {
         self.timeout
+    }
+
+    /// Sets the socket's receive buffer to `bytes` (`SO_RCVBUFFORCE`, else
+    /// `SO_RCVBUF`; the kernel doubles it and has a floor of its own).
+    pub(crate) fn set_receive_buffer(&mut self, bytes: usize) -> Result<()> {
+        if setsockopt(&self.socket, RcvBufForce, &bytes).is_err() {
+            self.socket.set_rx_buf_sz(bytes)?;
+        }
+        Ok(())
     }
 
     pub(crate) fn set_reply_timeout(&mut self, timeout: Duration) -> Result<()> {
@@ -151,6 +168,12 @@ impl Transport {
         }
         self.open_dump = None;
         Ok(())
+    }
+
+    /// This socket's port.
+    #[cfg(test)]
+    pub(crate) fn port(&self) -> u32 {
+        self.port
     }
 
     /// The next sequence number (never 0, which the kernel uses for
@@ -219,7 +242,30 @@ impl Transport {
                 }
                 Err(nix::errno::Errno::EINTR) => continue,
                 Err(nix::errno::Errno::EAGAIN) => return Err(Error::Timeout(self.timeout)),
+                // The receive buffer overflowed: the kernel dropped replies.
+                // What is still queued answers requests whose outcome is now
+                // unknown anyway: drop it, so that the socket is no longer
+                // congested and the next request's answer has room.
+                Err(nix::errno::Errno::ENOBUFS) => {
+                    self.discard_queued();
+                    return Err(Error::RepliesLost);
+                }
                 Err(e) => return Err(Error::Io(e.into())),
+            }
+        }
+    }
+
+    /// Reads and drops every datagram queued on the socket, without waiting.
+    fn discard_queued(&mut self) {
+        let mut buf = vec![0u8; RECV_SIZE];
+        loop {
+            match nix::sys::socket::recv(
+                self.socket.as_raw_fd(),
+                &mut buf,
+                MsgFlags::MSG_DONTWAIT | MsgFlags::MSG_TRUNC,
+            ) {
+                Ok(_) | Err(nix::errno::Errno::ENOBUFS) | Err(nix::errno::Errno::EINTR) => {}
+                Err(_) => return,
             }
         }
     }
