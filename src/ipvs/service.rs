@@ -302,21 +302,22 @@ pub(crate) fn addr_bytes(ip: &IpAddr) -> [u8; 16] {
     raw
 }
 
-/// Reads an address of `family` from a 4- or 16-byte attribute.
+/// Reads an address of `family` at its exact length: an IPv4 address is 4
+/// bytes, or 16 (the kernel's `union nf_inet_addr`, IPv4 in the first 4);
+/// an IPv6 address is 16. Any other length is an error.
 pub(crate) fn parse_addr(
     value: &[u8],
     family: AddressFamily,
     what: &'static str,
 ) -> Result<IpAddr> {
-    match family {
-        AddressFamily::Ipv4 => value
-            .get(..4)
-            .and_then(|b| <[u8; 4]>::try_from(b).ok())
+    match (family, value.len()) {
+        (AddressFamily::Ipv4, 4 | 16) => <[u8; 4]>::try_from(&value[..4])
+            .ok()
             .map(|b| IpAddr::V4(Ipv4Addr::from(b))),
-        AddressFamily::Ipv6 => value
-            .get(..16)
-            .and_then(|b| <[u8; 16]>::try_from(b).ok())
+        (AddressFamily::Ipv6, 16) => <[u8; 16]>::try_from(value)
+            .ok()
             .map(|b| IpAddr::V6(Ipv6Addr::from(b))),
+        _ => None,
     }
     .ok_or_else(|| {
         Error::Decode(format!(

@@ -247,6 +247,44 @@ fn missing_identity_is_a_decode_error() {
 }
 
 #[test]
+fn addresses_are_read_at_their_exact_length() {
+    let service = |af: u16, addr: &[u8]| {
+        ServiceEntry::parse(&attrs(|w| {
+            w.u16(IPVS_SVC_ATTR_AF, af)
+                .u16(IPVS_SVC_ATTR_PROTOCOL, 6)
+                .bytes(IPVS_SVC_ATTR_ADDR, addr)
+                .be16(IPVS_SVC_ATTR_PORT, 80)
+                .cstr(IPVS_SVC_ATTR_SCHED_NAME, "rr");
+        }))
+        .map(|e| e.service.id)
+    };
+    let mut v4_16 = [0u8; 16];
+    v4_16[..4].copy_from_slice(&[10, 0, 0, 1]);
+    // IPv4: 4 bytes, or the kernel's 16-byte union with IPv4 first.
+    for ok in [&[10, 0, 0, 1][..], &v4_16[..]] {
+        assert_eq!(
+            service(2, ok)
+                .map(|id| id.to_string())
+                .map_err(|e| e.to_string()),
+            Ok("TCP 10.0.0.1:80".to_owned()),
+            "{ok:?}"
+        );
+    }
+    for len in (0..=20).filter(|l| *l != 4 && *l != 16) {
+        let addr = vec![10u8; len];
+        assert!(
+            matches!(service(2, &addr), Err(Error::Decode(_))),
+            "IPv4 address of {len} bytes"
+        );
+        assert!(
+            matches!(service(10, &addr), Err(Error::Decode(_))),
+            "IPv6 address of {len} bytes"
+        );
+    }
+    assert!(matches!(service(10, &[1; 4]), Err(Error::Decode(_))));
+}
+
+#[test]
 fn truncations_of_valid_nests_never_panic() {
     let mut nests: Vec<Vec<u8>> = services().iter().map(svc_bytes).collect();
     nests.extend(destinations().iter().map(dest_bytes));
