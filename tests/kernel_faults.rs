@@ -121,8 +121,9 @@ fn a_namespace_deleted_under_a_handle_neither_hangs_nor_loses_the_table() {
     })
     .unwrap_err();
     assert!(matches!(err, Error::Io(_)), "{err:?}");
-    // (TestNetns's drop deletes the name again: already gone, ignored.)
-    std::mem::forget(ns);
+    // TestNetns's drop finds the name gone and only ends the test's claim
+    // on the guest (the one-test-at-a-time guard).
+    drop(ns);
 }
 
 #[test]
@@ -155,16 +156,22 @@ fn ip_vs_removed_under_a_handle_is_family_gone_and_the_handle_recovers() {
     // the handle says IPVS went away. Resolving the family again loads
     // ip_vs (the kernel's module autoloading), so it is back, with an
     // empty table, and the handle now uses the new id.
-    let err = ipvs.services().unwrap_err();
-    assert!(matches!(err, Error::FamilyGone { .. }), "{err:?}");
-    if let Error::FamilyGone { reloaded: false } = err {
-        run("modprobe", &["ip_vs"]);
-        let again = ipvs.services().unwrap_err();
-        assert!(
-            matches!(again, Error::FamilyGone { reloaded: true }),
-            "{again:?}"
-        );
+    // Whether the kernel autoloads it at once differs between kernels and
+    // runs (5.10 often does not the second time): if it is not back, load
+    // it, and the next request finds it back.
+    fn gone_then_back<T: std::fmt::Debug>(mut request: impl FnMut() -> Result<T>) {
+        let err = request().unwrap_err();
+        assert!(matches!(err, Error::FamilyGone { .. }), "{err:?}");
+        if let Error::FamilyGone { reloaded: false } = err {
+            run("modprobe", &["ip_vs"]);
+            let again = request().unwrap_err();
+            assert!(
+                matches!(again, Error::FamilyGone { reloaded: true }),
+                "{again:?}"
+            );
+        }
     }
+    gone_then_back(|| ipvs.services());
     assert!(ipvs.services().unwrap().is_empty());
     ipvs.add_service(&Service::new(ServiceId::tcp(sa("10.0.0.1:80"))))
         .unwrap();
@@ -186,8 +193,9 @@ fn ip_vs_removed_under_a_handle_is_family_gone_and_the_handle_recovers() {
             "10.0.0.3:80",
         )))))
         .unwrap();
-    let err = ipvs.apply_batch(&batch).unwrap_err();
-    assert!(matches!(err, Error::FamilyGone { .. }), "{err:?}");
+    gone_then_back(|| ipvs.apply_batch(&batch));
     assert!(ipvs.apply_batch(&batch).unwrap().is_ok());
-    println!("rmmod ip_vs under a handle: {err}");
+    println!(
+        "rmmod ip_vs under a handle: FamilyGone, then the handle recovers (services and batches)"
+    );
 }
