@@ -24,8 +24,9 @@
 //! [`Sysctl::since`] gives the first mainline release with each setting,
 //! and [`Sysctl::since_verified`] says whether that was checked against
 //! the kernel's history (`net/netfilter/ipvs/ip_vs_ctl.c`) or is from
-//! memory of the changelogs. The tests check, on the 6.1 guest, that every
-//! setting said to predate 6.1 exists and every later one does not. Some
+//! memory of the changelogs. The tests check, on each guest kernel (5.10,
+//! 6.1, 6.12), that every setting said to predate it exists and every later
+//! one does not. Some
 //! exist only with a module or option loaded: `lblc_expiration` and
 //! `lblcr_expiration` with the `lblc`/`lblcr` schedulers, `debug_level`
 //! with `CONFIG_IP_VS_DEBUG`.
