@@ -19,7 +19,7 @@ fn optional(s: Sysctl) -> bool {
 fn the_settings_of_the_running_kernel_exist_and_later_ones_do_not() {
     // Run on 5.10, 6.1 and 6.12 (`scripts/test --kernels`), this bounds each
     // setting's `since` from both sides at three releases.
-    let running = running_kernel();
+    let running = kernel_version();
     let ns = TestNetns::new();
     // IPVS sets up a namespace's settings when it is first used there.
     drop(ns.ipvs());
@@ -102,7 +102,7 @@ fn kube_proxy_settings_write_read_back_and_stay_in_their_namespace() {
     ));
     // A setting the running kernel lacks says so (est_nice arrived in 6.2).
     let est_nice = sa_.get(Sysctl::EstNice);
-    if Sysctl::EstNice.since() > running_kernel() {
+    if Sysctl::EstNice.since() > kernel_version() {
         assert!(
             matches!(est_nice, Err(SysctlError::NotAvailable(Sysctl::EstNice))),
             "{est_nice:?}"
@@ -110,14 +110,4 @@ fn kube_proxy_settings_write_read_back_and_stay_in_their_namespace() {
     } else {
         assert!(est_nice.is_ok(), "{est_nice:?}");
     }
-}
-
-/// The running kernel's (major, minor).
-fn running_kernel() -> (u8, u8) {
-    let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap();
-    let mut numbers = release
-        .trim()
-        .split(|c: char| !c.is_ascii_digit())
-        .map(|n| n.parse::<u8>().unwrap());
-    (numbers.next().unwrap(), numbers.next().unwrap())
 }

@@ -261,6 +261,23 @@ pub fn sa(s: &str) -> std::net::SocketAddr {
     s.parse().unwrap()
 }
 
+/// The running kernel's release (`uname -r`, e.g. `6.1.176`).
+pub fn kernel_release() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/osrelease")
+        .unwrap()
+        .trim()
+        .to_owned()
+}
+
+/// The running kernel's (major, minor).
+pub fn kernel_version() -> (u8, u8) {
+    let release = kernel_release();
+    let mut numbers = release
+        .split(|c: char| !c.is_ascii_digit())
+        .map(|n| n.parse::<u8>().unwrap());
+    (numbers.next().unwrap(), numbers.next().unwrap())
+}
+
 /// The guest kernel's module tree, as scripts/uml set it up.
 pub struct ModuleTree {
     /// `/…/modules/<release>`.
@@ -286,10 +303,7 @@ pub fn module_tree() -> ModuleTree {
         std::env::var_os("LVS_UML_MODULE_TREE")
             .expect("LVS_UML_MODULE_TREE is not set: kernel tests run in the guest of scripts/uml"),
     );
-    let release = std::fs::read_to_string("/proc/sys/kernel/osrelease")
-        .unwrap()
-        .trim()
-        .to_owned();
+    let release = kernel_release();
     assert!(
         dir.ends_with(&release),
         "{} is not the tree of the running kernel {release}",
